@@ -1,0 +1,27 @@
+// The CLI: commander commands, each parsing its input and calling one library function.
+import { Command } from 'commander';
+import { loadSettings } from '../config/settings.ts';
+import { isPgpressError } from '../errors/index.ts';
+import { migrateCommand } from './migrate.ts';
+import { serveCommand } from './serve.ts';
+import { doctorCommand } from './doctor.ts';
+
+const program = new Command()
+  .name('pgpress')
+  .description('PostgreSQL storage platform for content applications')
+  .showHelpAfterError();
+
+program.command('serve').description('start the HTTP API (and an embedded PostgreSQL when DATABASE_URL is unset)').action(() => serveCommand(loadSettings()));
+migrateCommand(program, loadSettings);
+program.command('doctor').description('check the database and the migrations, and print what is wrong').action(() => doctorCommand(loadSettings()));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (isPgpressError(e)) {
+    process.stderr.write(`pgpress: ${e.code}: ${e.message}\n`);
+  } else {
+    process.stderr.write(`pgpress: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+  }
+  process.exitCode = 1;
+}

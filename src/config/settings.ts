@@ -1,0 +1,125 @@
+// Every setting pgpress reads, parsed once from the environment into a frozen Settings.
+import { z } from 'zod';
+import { PgpressError } from '../errors/index.ts';
+
+const postgresUrl = z
+  .string()
+  .url('must be a URL such as postgres://user:password@host:5432/dbname')
+  .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must start with postgres:// or postgresql://');
+
+const redisUrl = z
+  .string()
+  .url('must be a URL such as redis://127.0.0.1:6379')
+  .refine((s) => /^rediss?:\/\//.test(s), 'must start with redis:// or rediss://');
+
+const intIn = (min: number, max: number) =>
+  z.coerce
+    .number({ invalid_type_error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { errorMap: () => ({ message: 'must be true or false' }) })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** The schema: environment variable name → parser, with its default. */
+export const settingsSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
+  PORT: intIn(0, 65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PGPRESS_DATA_DIR: z.string().min(1, 'must not be empty').default('.pgpress'),
+  EMBEDDED_PG_PORT: intIn(1, 65535).default(54329),
+  MIGRATIONS_DIR: z.string().min(1, 'must not be empty').default('migrations'),
+  MIGRATE_ON_START: bool.default('true'),
+  DB_POOL_MAX: intIn(1, 1000).default(16),
+  DB_ACQUIRE_TIMEOUT_MS: intIn(1, 600_000).default(5_000),
+  DB_STATEMENT_TIMEOUT_MS: intIn(0, 3_600_000).default(30_000),
+  DB_IDLE_TIMEOUT_MS: intIn(0, 3_600_000).default(30_000),
+  DB_NAMED_STATEMENTS: bool.default('true'),
+  REDIS_URL: redisUrl.optional(),
+  SHUTDOWN_GRACE_MS: intIn(0, 600_000).default(10_000),
+});
+
+type Parsed = z.infer<typeof settingsSchema>;
+
+/** Parsed, validated, frozen settings. Secrets inside URLs are hidden from printing. */
+export interface Settings {
+  readonly databaseUrl: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: Parsed['LOG_LEVEL'];
+  readonly dataDir: string;
+  readonly embeddedPgPort: number;
+  readonly migrationsDir: string;
+  readonly migrateOnStart: boolean;
+  readonly pool: {
+    readonly max: number;
+    readonly acquireTimeoutMs: number;
+    readonly statementTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly namedStatements: boolean;
+  };
+  readonly redisUrl: string | undefined;
+  readonly shutdownGraceMs: number;
+}
+
+/** Hides a URL's password: for logs and `doctor` output. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}
+
+function secret<T extends object>(obj: T, key: keyof T): T {
+  // Non-enumerable: JSON.stringify, console.log and pino never see it (pg-pool does the same).
+  const value = obj[key];
+  Object.defineProperty(obj, key, { value, enumerable: false, writable: false });
+  return obj;
+}
+
+/** Turns an environment (process.env by default) into Settings, or throws PGP_CONFIG_INVALID. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(settingsSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const result = settingsSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      const shown = /URL$/.test(name) ? redactUrl(input[name] ?? '') : JSON.stringify(input[name]);
+      return `${name}=${shown}: ${i.message}`;
+    });
+    throw new PgpressError('PGP_CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const p = result.data;
+  const settings: Settings = {
+    databaseUrl: p.DATABASE_URL,
+    host: p.HOST,
+    port: p.PORT,
+    logLevel: p.LOG_LEVEL,
+    dataDir: p.PGPRESS_DATA_DIR,
+    embeddedPgPort: p.EMBEDDED_PG_PORT,
+    migrationsDir: p.MIGRATIONS_DIR,
+    migrateOnStart: p.MIGRATE_ON_START,
+    pool: Object.freeze({
+      max: p.DB_POOL_MAX,
+      acquireTimeoutMs: p.DB_ACQUIRE_TIMEOUT_MS,
+      statementTimeoutMs: p.DB_STATEMENT_TIMEOUT_MS,
+      idleTimeoutMs: p.DB_IDLE_TIMEOUT_MS,
+      namedStatements: p.DB_NAMED_STATEMENTS,
+    }),
+    redisUrl: p.REDIS_URL,
+    shutdownGraceMs: p.SHUTDOWN_GRACE_MS,
+  };
+  secret(settings, 'databaseUrl');
+  secret(settings, 'redisUrl');
+  return Object.freeze(settings);
+}

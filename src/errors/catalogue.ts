@@ -1,0 +1,31 @@
+// The error catalogue: every error pgpress raises has one of these stable codes.
+
+/** code → HTTP status and what it means (the README's error table is checked against this). */
+export const ERROR_CATALOGUE = {
+  PGP_CONFIG_INVALID: { status: 500, summary: 'A setting has a bad value; the message names the variable and the expected form.' },
+  PGP_VALIDATION: { status: 400, summary: 'The request or argument is malformed; the message says which field and why.' },
+  PGP_UNAUTHORIZED: { status: 401, summary: 'The request needs a valid bearer token.' },
+  PGP_FORBIDDEN: { status: 403, summary: 'The caller may not do this to this resource.' },
+  PGP_NOT_FOUND: { status: 404, summary: 'No such resource.' },
+  PGP_CONFLICT: { status: 409, summary: 'The write conflicts with existing data (duplicate key, stale version).' },
+  PGP_PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is over the size limit.' },
+  PGP_UNPROCESSABLE: { status: 422, summary: 'The request refers to something that does not exist or breaks a rule of the data.' },
+  PGP_RATE_LIMITED: { status: 429, summary: 'Too many requests from this client; retry after the time given.' },
+  PGP_POOL_TIMEOUT: { status: 503, summary: 'No database connection became free before the deadline.' },
+  PGP_CIRCUIT_OPEN: { status: 503, summary: 'The database target is failing; calls fail fast until a trial succeeds.' },
+  PGP_OVERLOADED: { status: 503, summary: 'The server is shedding load; retry after the time given.' },
+  PGP_DB_UNAVAILABLE: { status: 503, summary: 'The database cannot be reached or is shutting down.' },
+  PGP_DEADLINE_EXCEEDED: { status: 504, summary: 'The operation did not finish before its deadline.' },
+  PGP_DB_ERROR: { status: 500, summary: 'The database refused the statement for a reason the caller cannot fix.' },
+  PGP_OUTCOME_UNKNOWN: { status: 503, summary: 'The connection failed while a write was in flight; it may or may not have committed.' },
+  PGP_MIGRATION_FAILED: { status: 500, summary: 'A migration failed and was rolled back; the message names the file and statement.' },
+  PGP_MIGRATION_LOCKED: { status: 409, summary: 'Another migration runner holds the migration lock.' },
+  PGP_MIGRATION_DRIFT: { status: 500, summary: 'An applied migration no longer matches its file, or files are out of order.' },
+  PGP_MIGRATIONS_PENDING: { status: 503, summary: 'The database is behind the migrations on disk.' },
+  PGP_EMBEDDED_START_FAILED: { status: 500, summary: 'The embedded PostgreSQL could not start (port or data directory in use, or broken).' },
+  PGP_SERVICE_MISSING: { status: 500, summary: 'A service the command needs is not running; the message says what to start.' },
+  PGP_INTERNAL: { status: 500, summary: 'An unexpected failure; the log has the details under the request id.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;

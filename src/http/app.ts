@@ -1,0 +1,43 @@
+// buildApp: the Fastify application over a Store.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.ts';
+import type { Store } from '../store.ts';
+import { handleError } from './errors.ts';
+import { articleRoutes } from './routes/articles.ts';
+import { healthRoutes } from './routes/health.ts';
+import { userRoutes } from './routes/users.ts';
+
+/** What the HTTP app needs. */
+export interface AppOptions {
+  store: Store;
+  logger?: Logger;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+/** Builds (but does not start) the HTTP API. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  // Fastify's logger type is narrower than pino's; a pino Logger is what Fastify expects at run time.
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : {}),
+    bodyLimit: opts.bodyLimit ?? 1_048_576,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // Strict input: no type coercion of bodies, unknown fields are errors, not silently dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ code: 'PGP_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.`, requestId: String(req.id) });
+  });
+  await app.register(healthRoutes, { store: opts.store });
+  await app.register(userRoutes, { store: opts.store });
+  await app.register(articleRoutes, { store: opts.store });
+  return app;
+}

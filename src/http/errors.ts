@@ -1,0 +1,52 @@
+// Maps every error to the catalogue and to the body { code, message, requestId }.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { PgpressError, isPgpressError, type ErrorCode } from '../errors/index.ts';
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  requestId: string;
+}
+
+/** JSON schema of ErrorBody, for OpenAPI and response serialisation. */
+export const errorBodySchema = {
+  type: 'object',
+  required: ['code', 'message', 'requestId'],
+  properties: { code: { type: 'string' }, message: { type: 'string' }, requestId: { type: 'string' } },
+} as const;
+
+type AjvIssue = NonNullable<FastifyError['validation']>[number];
+
+/** One schema violation in words that name the field: `title: must NOT have fewer than 1 characters`. */
+function describe(v: AjvIssue): string {
+  const field = v.instancePath.slice(1).replace(/\//g, '.');
+  const p = v.params as { additionalProperty?: string; missingProperty?: string };
+  if (p.additionalProperty !== undefined) return `unknown field ${JSON.stringify(field ? `${field}.${p.additionalProperty}` : p.additionalProperty)}`;
+  if (p.missingProperty !== undefined) return `${JSON.stringify(field ? `${field}.${p.missingProperty}` : p.missingProperty)} is required`;
+  return `${field || 'value'} ${v.message ?? 'is invalid'}`;
+}
+
+function toPgpressError(err: FastifyError | Error): PgpressError {
+  if (isPgpressError(err)) return err;
+  const f = err as FastifyError;
+  if (f.validation) {
+    const where = f.validationContext ?? 'request';
+    return new PgpressError('PGP_VALIDATION', `Invalid ${where}: ${f.validation.map(describe).join('; ')}.`);
+  }
+  if (f.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new PgpressError('PGP_PAYLOAD_TOO_LARGE', 'The request body is larger than the limit.');
+  if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
+    // Malformed JSON, wrong content type, empty body: the client's to fix.
+    return new PgpressError('PGP_VALIDATION', f.message);
+  }
+  return new PgpressError('PGP_INTERNAL', 'Something went wrong on our side; the log has the details.', { cause: err });
+}
+
+/** Fastify error handler: catalogued status and body; 5xx logged with the request id. */
+export function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
+  const e = toPgpressError(err);
+  const status = e.code === 'PGP_VALIDATION' && (err as FastifyError).statusCode === 415 ? 415 : e.status;
+  if (status >= 500) req.log.error({ err, code: e.code }, 'request failed');
+  const body: ErrorBody = { code: e.code, message: e.message, requestId: String(req.id) };
+  void reply.status(status).send(body);
+}

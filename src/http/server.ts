@@ -1,0 +1,91 @@
+// startServer: the whole service — embedded PostgreSQL if needed, migrations, store, HTTP.
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Settings } from '../config/settings.ts';
+import { startEmbedded, type EmbeddedServer } from '../db/embeddedServer.ts';
+import { PgpressError } from '../errors/index.ts';
+import { migrate } from '../migrate/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createStore, type Store } from '../store.ts';
+import { buildApp } from './app.ts';
+
+/** A running service. */
+export interface RunningServer {
+  /** Base URL of the HTTP API. */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  /** Drains HTTP (up to the grace period), closes pools, stops an embedded PostgreSQL. */
+  close(): Promise<void>;
+}
+
+/** Starts everything `pgpress serve` runs; on failure, stops whatever it had started. */
+export async function startServer(settings: Settings, logger: Logger): Promise<RunningServer> {
+  let embedded: EmbeddedServer | undefined;
+  let store: Store | undefined;
+  try {
+    let url = settings.databaseUrl;
+    if (url === undefined) {
+      logger.info({ dataDir: resolve(settings.dataDir), port: settings.embeddedPgPort }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
+      embedded = await startEmbedded({
+        dataDir: settings.dataDir,
+        port: settings.embeddedPgPort,
+        log: (m) => logger.debug({ component: 'embedded-postgres' }, m),
+      });
+      url = embedded.url;
+    }
+    const dir = resolve(settings.migrationsDir);
+    if (settings.migrateOnStart) {
+      const applied = await migrate({ url, dir, wait: true, log: (m) => logger.info({ component: 'migrate' }, m) });
+      logger.info({ applied: applied.length }, 'migrations current');
+    }
+    store = await createStore({ url, pool: settings.pool, migrationsDir: dir });
+    const app = await buildApp({ store, logger });
+    try {
+      await app.listen({ host: settings.host, port: settings.port });
+    } catch (e) {
+      await app.close();
+      const inUse = (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      throw new PgpressError(
+        'PGP_CONFIG_INVALID',
+        inUse ? `HTTP port ${settings.host}:${settings.port} is in use; stop what holds it or set PORT.` : `Cannot listen on ${settings.host}:${settings.port}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : settings.port;
+    const openStore = store;
+    const openEmbedded = embedded;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${settings.host}:${port}`,
+      app,
+      store: openStore,
+      close: () => (closing ??= shutdown(app, openStore, openEmbedded, settings.shutdownGraceMs, logger)),
+    };
+  } catch (e) {
+    await store?.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function shutdown(app: FastifyInstance, store: Store, embedded: EmbeddedServer | undefined, graceMs: number, logger: Logger): Promise<void> {
+  logger.info('shutting down: draining HTTP requests');
+  // In-flight requests finish; past the grace period the remaining connections are cut.
+  const timer = setTimeout(() => {
+    logger.warn({ graceMs }, 'grace period over: closing remaining HTTP connections');
+    app.server.closeAllConnections();
+  }, graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
+  await store.close();
+  if (embedded) {
+    logger.info('stopping the embedded PostgreSQL');
+    await embedded.stop();
+  }
+  logger.info('stopped');
+}

@@ -1,0 +1,67 @@
+// Run-level setup and teardown, called by scripts/test.js around the test runner:
+//   setup            check services, sweep leftovers of dead runs, build the migrated template; prints its name
+//   teardown NAME    drop the template and every database this run created
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { migrate } from '../../src/migrate/index.ts';
+import { quoteIdent } from '../../src/db/sql.ts';
+import { sweepStaleClusters } from './pgCluster.ts';
+import { ADMIN_URL, assertServices, databaseUrl } from './services.ts';
+
+/** Test databases are named pgpress_t_<runner pid>_…; the pid tells whether their run is alive. */
+const TEST_DB = /^pgpress_t_(\d+)_/;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function dropWhere(admin: pg.Client, keep: (name: string, pid: number) => boolean): Promise<void> {
+  const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'pgpress\\_t\\_%'");
+  for (const { datname } of rows) {
+    const pid = Number(TEST_DB.exec(datname)?.[1]);
+    if (!keep(datname, pid)) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+  }
+}
+
+async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function setup(): Promise<void> {
+  await assertServices();
+  sweepStaleClusters();
+  const runner = process.ppid; // scripts/test.js
+  const template = `pgpress_t_${runner}_template`;
+  await withAdmin(async (admin) => {
+    await dropWhere(admin, (_name, pid) => Number.isInteger(pid) && pid !== runner && isAlive(pid));
+    await admin.query(`CREATE DATABASE ${quoteIdent(template)}`);
+  });
+  await migrate({ url: databaseUrl(template), dir: resolve('migrations') });
+  process.stdout.write(`${template}\n`);
+}
+
+async function teardown(template: string): Promise<void> {
+  const runner = Number(TEST_DB.exec(template)?.[1]);
+  await withAdmin((admin) => dropWhere(admin, (_name, pid) => pid !== runner));
+}
+
+const [cmd, arg] = process.argv.slice(2);
+try {
+  if (cmd === 'setup') await setup();
+  else if (cmd === 'teardown' && arg) await teardown(arg);
+  else throw new Error('usage: globalSetup.ts setup | teardown TEMPLATE');
+} catch (e) {
+  process.stderr.write(`test setup failed: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,351 @@
+// Throwaway PostgreSQL clusters (a primary plus streaming replicas) for tests.
+// Each cluster lives in its own os.tmpdir()/pgpress-cluster-* directory: one data dir and
+// one log file per node, plus owner.pid (the node process that started it).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+/** One running PostgreSQL server of a test cluster. */
+export interface PgNode {
+  name: string;
+  port: number;
+  dataDir: string;
+  /** postgres://postgres@127.0.0.1:PORT/postgres */
+  url: string;
+  role: 'primary' | 'replica';
+  /** pg_ctl stop; 'immediate' simulates a crash. */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** pg_ctl start; resolves once the server accepts connections. */
+  start(): Promise<void>;
+  /** Sends a signal to the postmaster (pid read from postmaster.pid). */
+  kill(signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void;
+  /** Runs one statement on a short-lived connection and returns its rows. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers pick T; any keeps casual use terse
+  query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** A streaming replica whose WAL replay can be paused. */
+export interface PgReplica extends PgNode {
+  pauseReplay(): Promise<void>;
+  resumeReplay(): Promise<void>;
+  replayLsn(): Promise<string>;
+}
+
+/** A primary with its replicas, all in one temp dir. */
+export interface TestCluster {
+  primary: PgNode;
+  replicas: PgReplica[];
+  /** pg_current_wal_lsn() on the primary. */
+  currentLsn(): Promise<string>;
+  /** Waits until the replica has replayed lsn (default: the primary's current LSN). */
+  waitForReplica(r: PgReplica, lsn?: string, timeoutMs?: number): Promise<void>;
+  /** Stops every node (immediate) and removes the temp dir; idempotent. */
+  destroy(): Promise<void>;
+}
+
+const PREFIX = 'pgpress-cluster-';
+const live = new Set<string>(); // root dirs of this process's clusters
+
+let bindirCache: string | undefined;
+function bindir(): string {
+  if (bindirCache) return bindirCache;
+  if (process.env.PG_BINDIR) return (bindirCache = process.env.PG_BINDIR);
+  try {
+    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (fs.existsSync(path.join(dir, 'initdb'))) return (bindirCache = dir);
+  } catch {
+    // no pg_config: fall through
+  }
+  const base = '/usr/lib/postgresql';
+  const versions = (fs.existsSync(base) ? fs.readdirSync(base) : [])
+    .filter((v) => fs.existsSync(path.join(base, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
+  if (versions[0] === undefined) throw new Error('pgCluster: no PostgreSQL binaries found (set PG_BINDIR)');
+  return (bindirCache = path.join(base, versions[0], 'bin'));
+}
+
+// PostgreSQL refuses to run as root: when we are root, run its binaries as the postgres user.
+let ownerCache: { uid?: number; gid?: number } | undefined;
+function pgOwner(): { uid?: number; gid?: number } {
+  if (ownerCache) return ownerCache;
+  if (process.getuid?.() !== 0) return (ownerCache = {});
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return (ownerCache = { uid: id('-u'), gid: id('-g') });
+}
+
+function tailFile(file: string, lines = 30): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Runs a PostgreSQL binary; on failure rejects with its output and the tail of logFile. */
+function run(bin: string, args: string[], cwd: string, logFile?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(bindir(), bin), args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], ...pgOwner() });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', (err) => reject(new Error(`pgCluster: cannot run ${bin}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const log = logFile ? `\n--- tail of ${logFile} ---\n${tailFile(logFile)}` : '';
+      reject(new Error(`pgCluster: ${bin} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${output.trim()}${log}`));
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function readPid(dataDir: string): number {
+  const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`pgCluster: bad postmaster.pid in ${dataDir}`);
+  return pid;
+}
+
+// After kill('SIGKILL') the dead postmaster can linger as an unreaped zombie, which PostgreSQL
+// mistakes for a running server; lock files (data dir, socket) naming a dead pid are safe to drop.
+function removeStaleLockFiles(dataDir: string): void {
+  for (const name of fs.existsSync(dataDir) ? fs.readdirSync(dataDir) : []) {
+    if (name !== 'postmaster.pid' && !/^\.s\.PGSQL\.\d+\.lock$/.test(name)) continue;
+    const file = path.join(dataDir, name);
+    const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) fs.rmSync(file, { force: true });
+  }
+}
+
+async function query<T>(url: string, sql: string, params?: unknown[]): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => {}); // server went away mid-call: the query itself rejects
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function appendConf(dataDir: string, settings: Record<string, string>): Promise<void> {
+  const lines = Object.entries(settings).map(([k, v]) => {
+    if (!/^[a-z_.]+$/i.test(k)) throw new Error(`pgCluster: bad setting name ${JSON.stringify(k)}`);
+    return `${k} = '${v.replace(/'/g, "''")}'`;
+  });
+  await fsp.appendFile(path.join(dataDir, 'postgresql.conf'), `\n# pgCluster\n${lines.join('\n')}\n`);
+}
+
+function makeNode(root: string, name: string, port: number, role: 'primary' | 'replica'): PgNode {
+  const dataDir = path.join(root, name);
+  const logFile = path.join(root, `${name}.log`);
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const pgCtl = (...args: string[]) => run('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', ...args], root, logFile);
+  return {
+    name, port, dataDir, url, role,
+    stop: (mode = 'fast') => pgCtl('stop', '-m', mode),
+    start: async () => {
+      removeStaleLockFiles(dataDir);
+      await pgCtl('start');
+    },
+    kill: (signal) => void process.kill(readPid(dataDir), signal),
+    query: (sql, params) => query(url, sql, params),
+  };
+}
+
+function makeReplica(root: string, name: string, port: number): PgReplica {
+  const node = makeNode(root, name, port, 'replica');
+  return {
+    ...node,
+    async pauseReplay() {
+      await node.query('SELECT pg_wal_replay_pause()');
+      for (let i = 0; i < 600; i++) {
+        const [row] = await node.query<{ state: string }>('SELECT pg_get_wal_replay_pause_state() AS state');
+        if (row?.state === 'paused') return;
+        await sleep(50);
+      }
+      throw new Error(`pgCluster: replay on ${name} did not pause within 30s`);
+    },
+    async resumeReplay() {
+      await node.query('SELECT pg_wal_replay_resume()');
+    },
+    async replayLsn() {
+      const [row] = await node.query<{ lsn: string }>('SELECT pg_last_wal_replay_lsn()::text AS lsn');
+      return row!.lsn;
+    },
+  };
+}
+
+/** Stops every postmaster under root (immediate, errors ignored) and removes root. */
+function teardownSync(root: string): void {
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync(root);
+  } catch {
+    // already gone
+  }
+  for (const name of entries) {
+    const dataDir = path.join(root, name);
+    if (!fs.existsSync(path.join(dataDir, 'postmaster.pid'))) continue;
+    try {
+      process.kill(readPid(dataDir), 'SIGCONT'); // a SIGSTOPped postmaster could not shut down
+    } catch {
+      // not running
+    }
+    try {
+      spawnSync(path.join(bindir(), 'pg_ctl'), ['-D', dataDir, '-w', '-t', '30', 'stop', '-m', 'immediate'],
+        { cwd: root, stdio: 'ignore', ...pgOwner() });
+    } catch {
+      // best effort
+    }
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+  live.delete(root);
+}
+
+let exitHooked = false;
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const root of [...live]) teardownSync(root);
+  });
+}
+
+/** True if pid runs; zombies count as dead (orphans may linger unreaped under some init processes). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+}
+
+function ownerAlive(root: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(root, 'owner.pid'), 'utf8'));
+  } catch {
+    return false;
+  }
+  // Ours but not live means leaked; another live process's cluster is spared.
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid);
+}
+
+/** Stops and removes pgpress-cluster-* dirs left behind by dead processes (live clusters are spared). */
+export function sweepStaleClusters(): void {
+  const tmp = os.tmpdir();
+  for (const entry of fs.readdirSync(tmp)) {
+    const root = path.join(tmp, entry);
+    if (!entry.startsWith(PREFIX) || live.has(root) || ownerAlive(root)) continue;
+    teardownSync(root);
+  }
+}
+
+/** Starts a primary and opts.replicas streaming replicas (default 0) in a fresh temp dir. */
+export async function startCluster(opts: { replicas?: number; settings?: Record<string, string> } = {}): Promise<TestCluster> {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), PREFIX));
+  live.add(root);
+  hookExit();
+  await fsp.writeFile(path.join(root, 'owner.pid'), String(process.pid));
+  const { uid, gid } = pgOwner();
+  if (uid !== undefined && gid !== undefined) await fsp.chown(root, uid, gid);
+
+  const nodes: PgNode[] = [];
+  let destroying: Promise<void> | undefined;
+  const destroy = () =>
+    (destroying ??= (async () => {
+      for (const node of nodes) {
+        if (!fs.existsSync(path.join(node.dataDir, 'postmaster.pid'))) continue;
+        try {
+          node.kill('SIGCONT');
+        } catch {
+          // not running
+        }
+        await node.stop('immediate').catch(() => {});
+      }
+      await fsp.rm(root, { recursive: true, force: true });
+      live.delete(root);
+    })());
+
+  try {
+    const primary = makeNode(root, 'primary', await freePort(), 'primary');
+    await run('initdb', ['-D', primary.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'], root);
+    await appendConf(primary.dataDir, {
+      listen_addresses: '127.0.0.1',
+      port: String(primary.port),
+      unix_socket_directories: primary.dataDir,
+      shared_buffers: '32MB',
+      max_connections: '100',
+      wal_level: 'replica',
+      max_wal_senders: '10',
+      hot_standby: 'on',
+      wal_keep_size: '64MB',
+      wal_retrieve_retry_interval: '200ms', // replicas reconnect quickly after a primary restart
+      ...opts.settings,
+    });
+    nodes.push(primary);
+    await primary.start();
+
+    const replicas: PgReplica[] = [];
+    for (let i = 1; i <= (opts.replicas ?? 0); i++) {
+      const replica = makeReplica(root, `replica${i}`, await freePort());
+      await run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', replica.dataDir,
+        '-X', 'stream', '-R', '-c', 'fast'], root, path.join(root, 'primary.log'));
+      await appendConf(replica.dataDir, { port: String(replica.port), unix_socket_directories: replica.dataDir });
+      nodes.push(replica);
+      replicas.push(replica);
+      await replica.start();
+    }
+
+    const currentLsn = async () => {
+      const [row] = await primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      return row!.lsn;
+    };
+
+    const waitForReplica = async (r: PgReplica, lsn?: string, timeoutMs = 30_000) => {
+      const target = lsn ?? (await currentLsn());
+      const deadline = Date.now() + timeoutMs;
+      let last = 'unknown';
+      for (;;) {
+        try {
+          const [row] = await r.query<{ ok: boolean; lsn: string | null }>(
+            'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok, pg_last_wal_replay_lsn()::text AS lsn', [target]);
+          if (row?.ok) return;
+          last = `replayed up to ${row?.lsn ?? 'nothing'}`;
+        } catch (err) {
+          last = `query failed: ${(err as Error).message}`;
+        }
+        if (Date.now() >= deadline) {
+          throw new Error(`pgCluster: ${r.name} did not replay up to ${target} within ${timeoutMs}ms (${last})\n` +
+            `--- tail of ${r.name}.log ---\n${tailFile(path.join(root, `${r.name}.log`))}`);
+        }
+        await sleep(50);
+      }
+    };
+
+    return { primary, replicas, currentLsn, waitForReplica, destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadSettings, redactUrl } from '../../src/config/settings.ts';
+import { isPgpressError } from '../../src/errors/index.ts';
+
+test('defaults apply when the environment is empty', () => {
+  const s = loadSettings({});
+  assert.equal(s.databaseUrl, undefined);
+  assert.equal(s.host, '127.0.0.1');
+  assert.equal(s.port, 3000);
+  assert.equal(s.dataDir, '.pgpress');
+  assert.equal(s.pool.max, 16);
+  assert.equal(s.migrateOnStart, true);
+  assert.ok(Object.isFrozen(s));
+  assert.ok(Object.isFrozen(s.pool));
+});
+
+test('values are parsed and typed', () => {
+  const s = loadSettings({ PORT: '8080', DB_POOL_MAX: '4', DB_NAMED_STATEMENTS: 'false', DATABASE_URL: 'postgres://u:secret@db:5432/app' });
+  assert.equal(s.port, 8080);
+  assert.equal(s.pool.max, 4);
+  assert.equal(s.pool.namedStatements, false);
+  assert.equal(s.databaseUrl, 'postgres://u:secret@db:5432/app');
+});
+
+test('a bad value names the variable, the problem and the expected form', () => {
+  assert.throws(
+    () => loadSettings({ PORT: 'eighty', DATABASE_URL: 'mysql://u:hunter2@x/y' }),
+    (e: unknown) => {
+      assert.ok(isPgpressError(e));
+      assert.equal(e.code, 'PGP_CONFIG_INVALID');
+      assert.match(e.message, /PORT="eighty": must be a whole number/);
+      assert.match(e.message, /DATABASE_URL=.*must start with postgres:\/\//);
+      assert.doesNotMatch(e.message, /hunter2/, 'the password must not be printed');
+      return true;
+    },
+  );
+  assert.throws(() => loadSettings({ PORT: '70000' }), /PORT="70000": must be at most 65535/);
+  assert.throws(() => loadSettings({ MIGRATE_ON_START: 'maybe' }), /MIGRATE_ON_START="maybe": must be true or false/);
+});
+
+test('secrets never print', () => {
+  const s = loadSettings({ DATABASE_URL: 'postgres://u:hunter2@db/app', REDIS_URL: 'redis://:hunter3@r:6379' });
+  const printed = JSON.stringify(s) + String(Object.keys(s));
+  assert.doesNotMatch(printed, /hunter2|hunter3/);
+  assert.equal(redactUrl('postgres://u:hunter2@db/app'), 'postgres://u:***@db/app');
+});
