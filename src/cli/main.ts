@@ -5,6 +5,7 @@ import { isPgpressError } from '../errors/index.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 import { doctorCommand } from './doctor.ts';
+import { tokenCommand } from './token.ts';
 
 const program = new Command()
   .name('pgpress')
@@ -13,6 +14,13 @@ const program = new Command()
 
 program.command('serve').description('start the HTTP API (and an embedded PostgreSQL when DATABASE_URL is unset)').action(() => serveCommand(loadSettings()));
 migrateCommand(program, loadSettings);
+program
+  .command('token')
+  .description('mint a bearer token for development (signed with JWT_SECRET or the generated secret)')
+  .requiredOption('--user <id>', 'user id the token acts as')
+  .option('--role <role>', 'author, editor or admin', 'author')
+  .option('--ttl <seconds>', 'lifetime in seconds', '3600')
+  .action((opts: { user: string; role: string; ttl: string }) => tokenCommand(loadSettings(), opts));
 program.command('doctor').description('check the database and the migrations, and print what is wrong').action(() => doctorCommand(loadSettings()));
 
 try {

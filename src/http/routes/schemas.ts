@@ -36,7 +36,7 @@ export const user = {
 
 export const articleBody = {
   type: 'object',
-  required: ['authorId', 'title'],
+  required: ['title'],
   additionalProperties: false,
   properties: {
     authorId: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },

@@ -1,12 +1,12 @@
 // User routes: create and read.
 import type { FastifyInstance } from 'fastify';
 import type { NewUser } from '../../content/users/repository.ts';
-import type { Store } from '../../store.ts';
+import type { RouteDeps } from './deps.ts';
 import { errorBodySchema } from '../errors.ts';
 import { idParams, user, userBody } from './schemas.ts';
 
 /** POST /v1/users, GET /v1/users/:id. */
-export async function userRoutes(app: FastifyInstance, opts: { store: Store }): Promise<void> {
+export async function userRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
   app.post<{ Body: NewUser }>(
     '/v1/users',
     { schema: { body: userBody, response: { 201: user, '4xx': errorBodySchema } } },
