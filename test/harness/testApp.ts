@@ -22,7 +22,8 @@ export async function testApp(overrides: Partial<AppOptions> = {}): Promise<Test
   const { url } = await testDatabase();
   const store = await createStore({ url, pool: { max: 4 } });
   const tokens = tokenService(randomBytes(32).toString('hex'));
-  const app = await buildApp({ store, tokens, rateLimit: { max: 0, windowMs: 60_000 }, ...overrides });
+  // Event-loop shedding is off by default: a busy test machine must not turn answers into 503s.
+  const app = await buildApp({ store, tokens, rateLimit: { max: 0, windowMs: 60_000 }, shedEventLoopDelayMs: 0, ...overrides });
   after(async () => {
     await app.close();
     await store.close();
