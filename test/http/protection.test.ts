@@ -58,3 +58,22 @@ test('the OpenAPI document lists every route and the docs page renders', async (
   assert.equal(page.statusCode, 200);
   assert.match(page.body, /swagger-ui/i);
 });
+
+test('a lagging event loop sheds requests until it recovers', async () => {
+  const { app } = await testApp({ shedEventLoopDelayMs: 50 });
+  await new Promise((r) => setTimeout(r, 100)); // let the delay monitor start ticking
+  const busyUntil = Date.now() + 300;
+  while (Date.now() < busyUntil) {
+    // block the event loop, as a CPU-bound burst would
+  }
+  // The sampler ticks every 500 ms; wait for the tick that sees the delay.
+  let shed = 0;
+  for (let i = 0; i < 12 && shed === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    if ((await app.inject('/v1/articles/1')).statusCode === 503) shed++;
+  }
+  assert.equal(shed, 1, 'a request was shed after the lag');
+  assert.equal((await app.inject('/healthz')).statusCode, 200);
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.equal((await app.inject('/v1/articles/1')).statusCode, 404, 'recovered');
+});
