@@ -24,7 +24,7 @@ export interface Store {
     get(id: number): Promise<Article>;
   };
   readiness(): Promise<Readiness>;
-  /** True while more callers wait for a connection than the pool holds: time to shed load. */
+  /** True while callers queue for connections four deep per pooled connection: time to shed load. */
   saturated(): boolean;
   close(): Promise<void>;
 }
@@ -58,7 +58,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
         return { ready: false, database: { reachable: false, migrations: null, error: (e as Error).message } };
       }
     },
-    saturated: () => cluster.pool.waitingCount > cluster.pool.options.max,
+    saturated: () => cluster.pool.waitingCount > 4 * cluster.pool.options.max,
     close: () => cluster.close(),
   };
 }

@@ -37,8 +37,8 @@ test('under pressure requests are shed with 503 and Retry-After while /healthz a
 
 test('a saturated pool triggers shedding for real', async () => {
   const { app, store } = await testApp();
-  // Hold every connection (pool max 4) and queue more waiters than the pool holds.
-  const sleepers = Array.from({ length: 9 }, () => store.cluster.pool.query('SELECT pg_sleep(0.6)'));
+  // Hold every connection (pool max 4) and queue more than four waiters per connection.
+  const sleepers = Array.from({ length: 4 + 17 }, () => store.cluster.pool.query('SELECT pg_sleep(0.6)'));
   await new Promise((r) => setTimeout(r, 100));
   const shed = await app.inject('/v1/articles/1');
   assert.equal(shed.statusCode, 503);
