@@ -96,10 +96,13 @@ async function shutdown(app: FastifyInstance, store: Store, redis: Redis | undef
     logger.warn({ graceMs }, 'grace period over: closing remaining HTTP connections');
     app.server.closeAllConnections();
   }, graceMs);
+  // Keep-alive connections turn idle as their last response goes out: close them as they do.
+  const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
   try {
     await app.close();
   } finally {
     clearTimeout(timer);
+    clearInterval(reaper);
   }
   await store.close();
   redis?.disconnect();
