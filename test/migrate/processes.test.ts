@@ -97,3 +97,26 @@ test('repair without a terminal refuses unless --yes confirms it', async () => {
   assert.match(repaired.stdout, /Repaired 0001_a\.sql/);
   assert.equal((await pgpress(['migrate'], env).done).code, 0);
 });
+
+test('`migrate up --dry-run`, `migrate lint` and `migrate validate` from the command line', async () => {
+  const db = await testDatabase({ empty: true });
+  const env = { DATABASE_URL: db.url, MIGRATIONS_DIR: 'migrations' };
+  const [dry, lint, lintOwn] = await Promise.all([
+    pgpress(['migrate', 'up', '--to', '1', '--dry-run'], env).done,
+    pgpress(['migrate', 'lint', 'test/migrate/fixtures/0099_dangerous.sql'], env).done,
+    pgpress(['migrate', 'lint'], env).done,
+  ]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /Would apply 1 migration\(s\)[\s\S]*0001_users\.sql[\s\S]*-- line 2\n {4}-- Users: .*\n {4}CREATE TABLE IF NOT EXISTS users/);
+  assert.deepEqual(await rows(db.url, "SELECT to_regclass('users') AS t"), [{ t: null }]);
+  assert.equal(lint.code, 1);
+  assert.match(lint.stdout, /^0099_dangerous\.sql:6 {2}index-not-concurrent {2}CREATE INDEX articles_title_idx on existing table articles.*\n {4}safer: CREATE INDEX CONCURRENTLY/m);
+  assert.match(lint.stdout, /16 finding\(s\), 14 not acknowledged\./);
+  assert.equal(lintOwn.code, 0, lintOwn.stdout);
+
+  assert.equal((await pgpress(['migrate'], env).done).code, 0);
+  await rows(db.url, 'CREATE INDEX by_hand ON users (created_at)');
+  const validate = await pgpress(['migrate', 'validate'], env).done;
+  assert.equal(validate.code, 2, validate.stderr);
+  assert.match(validate.stdout, /schema drift in indexes:\n {2}\+ CREATE INDEX by_hand ON public\.users .*made by hand\?/);
+});
