@@ -81,8 +81,13 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext,
             await runStatement(client, file, stmt);
           } catch (e) {
             // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that IF NOT EXISTS would then keep.
-            const dropped = await dropNewInvalidIndexes(client, before);
-            if (dropped.length > 0) ctx.log(`${file.file}: dropped the invalid index(es) the failed statement left: ${dropped.join(', ')}`);
+            // The statement's own error is what the caller needs, so a failed cleanup is only logged.
+            try {
+              const dropped = await dropNewInvalidIndexes(client, before);
+              if (dropped.length > 0) ctx.log(`${file.file}: dropped the invalid index(es) the failed statement left: ${dropped.join(', ')}`);
+            } catch (cleanup) {
+              ctx.log(`${file.file}: could not drop the invalid index the failed statement left (the next run retries): ${(cleanup as Error).message}`);
+            }
             throw e;
           }
         },

@@ -72,10 +72,10 @@ export async function readMigrationSet(dir: string): Promise<MigrationSet> {
       const sql = await readFile(path, 'utf8');
       const transactional = !NO_TRANSACTION_DIRECTIVE.test(sql);
       migrations.push({ version: Number(m[1]), name: m[2]!, file, path, sql, checksum: '', transactional, hooks: { precheck: [], pre: [], post: [], check: [] } });
-    } else if (file.endsWith('.sql')) {
+    } else if (file.endsWith('.sql') || /^\d{4,}_.*\.[cm]?[jt]s$/.test(file)) {
       throw new PgpressError(
         'PGP_VALIDATION',
-        `Migration file ${file} must be named NNNN_lower_snake_name.sql (e.g. 0003_add_comments.sql), or be a companion NNNN_name.{pre,post,precheck,check}.sql, _before_all.sql or _after_all.sql.`,
+        `Migration file ${file} must be named NNNN_lower_snake_name.sql (e.g. 0003_add_comments.sql), or be a companion NNNN_name.{pre,post,precheck,check}.sql, NNNN_name.hooks.ts, _before_all.sql or _after_all.sql.`,
       );
     }
   }

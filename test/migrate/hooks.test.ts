@@ -32,6 +32,8 @@ test('companions attach to their migration and are not taken for migrations; an 
   assert.equal(set.beforeAll?.file, '_before_all.sql');
   writeFileSync(join(dir, '0002_gone.post.sql'), 'SELECT 1;');
   await assert.rejects(readMigrationSet(dir), /0002_gone\.post\.sql belongs to no migration/);
+  const typo = migrationsDir({ '0001_u.sql': USERS, '0001_u.hook.ts': 'export async function post() {}\n' });
+  await assert.rejects(readMigrationSet(typo), /0001_u\.hook\.ts must be named .* NNNN_name\.hooks\.ts/);
 });
 
 test('a failing precheck stops the migration before it runs and shows a violating row', async () => {

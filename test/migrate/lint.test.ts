@@ -40,6 +40,8 @@ test('tables created earlier in the same migration are not "existing"; safe form
     'CREATE TABLE IF NOT EXISTS t (id int);',
     'CREATE INDEX IF NOT EXISTS t_id_idx ON t (id);',
     'ALTER TABLE t ADD COLUMN IF NOT EXISTS n int NOT NULL DEFAULT 0;',
+    'ALTER TABLE t RENAME COLUMN n TO m;',
+    'ALTER TABLE t DROP COLUMN IF EXISTS m;',
     'ALTER TABLE articles ADD COLUMN IF NOT EXISTS seen_at timestamptz DEFAULT now();',
     'ALTER TABLE articles ADD CONSTRAINT articles_x CHECK (version > 0) NOT VALID;',
     'ALTER TABLE articles VALIDATE CONSTRAINT articles_x;',

@@ -69,8 +69,8 @@ export function checkStatement(node: Node, ctx: LintContext): RawFinding[] {
       if ('AlterTableCmd' in c) out.push(...checkAlter(c.AlterTableCmd, table));
     }
   }
-  if ('RenameStmt' in node && node.RenameStmt.renameType === 'OBJECT_COLUMN') {
-    locksExisting ||= existing(node.RenameStmt.relation);
+  if ('RenameStmt' in node && node.RenameStmt.renameType === 'OBJECT_COLUMN' && existing(node.RenameStmt.relation)) {
+    locksExisting = true;
     out.push({ rule: 'rename-column', message: `renaming column ${tableName(node.RenameStmt.relation)}.${node.RenameStmt.subname} breaks every deployed query that uses the old name` });
   }
   if (locksExisting && !ctx.lockTimeoutSet && !ctx.lockTimeoutReported) {
