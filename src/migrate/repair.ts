@@ -4,8 +4,8 @@ import { PgpressError } from '../errors/index.ts';
 import { verifyChain, rowHash, type ChainFields } from './hashChain.ts';
 import { acquireMigrationLock } from './lock.ts';
 import { readMigrationSet } from './migrationFiles.ts';
-import { connectMigrator } from './runner.ts';
-import { ensureTracking, readTracking, TRACKING_TABLE, UTC_TEXT } from './trackingTable.ts';
+import { connectMigrator, prepareTracking } from './runner.ts';
+import { TRACKING_TABLE, UTC_TEXT } from './trackingTable.ts';
 
 /** What a repair changed. */
 export interface RepairResult {
@@ -24,8 +24,7 @@ export async function repairMigration(opts: { url: string; dir: string; version:
   const client = await connectMigrator(opts.url);
   try {
     await acquireMigrationLock(client, true, 60_000);
-    await ensureTracking(client);
-    const rows = await readTracking(client);
+    const rows = await prepareTracking(client, migrations, () => undefined);
     const broken = verifyChain(rows);
     if (broken.length > 0) {
       throw new PgpressError('PGP_MIGRATION_DRIFT', `The tracking history was edited (row ${broken[0]!.version} ${broken[0]!.problem}); repair will not re-seal it. Restore ${TRACKING_TABLE} from a backup.`);

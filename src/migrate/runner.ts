@@ -5,6 +5,7 @@ import { PgpressError } from '../errors/index.ts';
 import { applyMigration, type AppliedMigration } from './applyMigration.ts';
 import { findDrift, type Drift } from './drift.ts';
 import { runHook } from './hooks.ts';
+import { adoptLegacyRows } from './legacyTracking.ts';
 import { acquireMigrationLock } from './lock.ts';
 import { DEFAULT_LOCK_POLICY, type LockPolicy } from './lockRetry.ts';
 import { readMigrationSet, type HookSource, type MigrationFile } from './migrationFiles.ts';
@@ -44,8 +45,7 @@ export async function migrate(opts: MigrateOptions): Promise<AppliedMigration[]>
   const client = await connectMigrator(opts.url);
   try {
     await acquireMigrationLock(client, opts.wait ?? true, opts.lockWaitMs ?? 60_000);
-    await ensureTracking(client);
-    const rows = await readTracking(client);
+    const rows = await prepareTracking(client, set.migrations, log);
     assertNoDrift(set.migrations, rows);
     const pending = pendingOf(set.migrations, rows, opts.to);
     if (pending.length === 0) return [];
@@ -113,6 +113,21 @@ export async function connectMigrator(url: string): Promise<pg.Client> {
   // Without this a killed runner's backend finishes its statement (and keeps the lock) before noticing (PG 14+).
   await client.query("SELECT set_config('client_connection_check_interval', '1000', false)").catch(() => undefined);
   return client;
+}
+
+/** Creates or evolves the tracking table and adopts v1 rows, in one transaction; returns the rows (call under the lock). */
+export async function prepareTracking(client: pg.Client, files: readonly MigrationFile[], log: (m: string) => void): Promise<TrackingRow[]> {
+  await client.query('BEGIN');
+  try {
+    const unchained = await ensureTracking(client);
+    const rows = await readTracking(client);
+    const result = unchained ? await adoptLegacyRows(client, files, rows, log) : rows;
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
 }
 
 async function runRunHook(client: pg.Client, source: HookSource, phase: 'before_all' | 'after_all', log: (m: string) => void): Promise<void> {

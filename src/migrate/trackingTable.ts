@@ -36,8 +36,11 @@ export interface TrackingRow extends ChainFields {
   rowHash: string | null;
 }
 
-/** Creates or evolves the tracking table; ALTERs only when a column is missing (no needless lock). */
-export async function ensureTracking(client: pg.Client): Promise<void> {
+/**
+ * Creates or evolves the tracking table; ALTERs only when a column is missing (no needless lock).
+ * Returns true when it had no hash chain yet (new, or written by runner v1): only then may rows be adopted.
+ */
+export async function ensureTracking(client: pg.Client): Promise<boolean> {
   await client.query(TRACKING_DDL);
   const { rows } = await client.query<{ attname: string }>(
     'SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped',
@@ -47,6 +50,7 @@ export async function ensureTracking(client: pg.Client): Promise<void> {
   for (const [column, type] of EVOLUTION) {
     if (!have.has(column)) await client.query(`ALTER TABLE ${TRACKING_TABLE} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
   }
+  return !have.has('row_hash');
 }
 
 /** True when the tracking table exists (read-only callers must not create it). */

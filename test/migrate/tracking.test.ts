@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate, migrationStatus, repairMigration } from '../../src/migrate/index.ts';
@@ -106,4 +107,32 @@ test('repair accepts one deliberate change, visibly, and leaves other drift in p
   assert.deepEqual(await migrate({ url: db.url, dir }), []);
   assert.equal((await repairMigration({ url: db.url, dir, version: 3 })).repaired, false, 'an unchanged file needs no repair');
   await assert.rejects(repairMigration({ url: db.url, dir, version: 9 }), /No migration file with version 9/);
+});
+
+test('a tracking table written by runner v1 is adopted once: checksums upgraded, chain sealed, a changed file still refused', async () => {
+  const db = await testDatabase({ empty: true });
+  const dir = migrationsDir({ '0001_a.sql': A, '0002_b.sql': B });
+  await rows(db.url, `CREATE TABLE public.pgpress_migrations (
+    version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
+    applied_at timestamptz NOT NULL DEFAULT now(), duration_ms integer NOT NULL CHECK (duration_ms >= 0), applied_by text NOT NULL DEFAULT current_user)`);
+  const v1 = (sql: string): string => createHash('sha256').update(sql, 'utf8').digest('hex');
+  await rows(db.url, 'INSERT INTO pgpress_migrations (version, name, checksum, duration_ms) VALUES (1, $1, $2, 5), (2, $3, $4, 7)', ['a', v1(A), 'b', v1(B)]);
+  writeFileSync(join(dir, '0003_c.sql'), C);
+  const log: string[] = [];
+  assert.deepEqual((await migrate({ url: db.url, dir, log: (m) => log.push(m) })).map((m) => m.version), [3]);
+  assert.match(log.join('\n'), /adopted 2 tracking row\(s\) recorded by runner v1/);
+  assert.deepEqual((await migrationStatus({ url: db.url, dir })).map((s) => s.state), ['applied', 'applied', 'applied']);
+
+  const db2 = await testDatabase({ empty: true });
+  await rows(db2.url, 'CREATE TABLE public.pgpress_migrations (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), duration_ms integer NOT NULL, applied_by text NOT NULL DEFAULT current_user)');
+  await rows(db2.url, 'INSERT INTO pgpress_migrations (version, name, checksum, duration_ms) VALUES (1, $1, $2, 5)', ['a', v1('CREATE TABLE a (id int);')]);
+  await assert.rejects(migrate({ url: db2.url, dir }), isDrift(/Migration 0001_a\.sql changed after it was applied: recorded checksum/));
+});
+
+test('hashes nulled by hand in a chained table are tampering, not a v1 table to adopt', async () => {
+  const db = await testDatabase({ empty: true });
+  const dir = migrationsDir({ '0001_a.sql': A, '0002_b.sql': B });
+  await migrate({ url: db.url, dir });
+  await rows(db.url, 'UPDATE pgpress_migrations SET row_hash = NULL, previous_hash = NULL');
+  await assert.rejects(migrate({ url: db.url, dir }), isDrift(/Tracking row 1 has no row hash/));
 });
