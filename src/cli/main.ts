@@ -9,7 +9,9 @@ import { doctorCommand } from './doctor.ts';
 const program = new Command()
   .name('pgpress')
   .description('PostgreSQL storage platform for content applications')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Without this `migrate up --to 1` would hand --to to `migrate`, and `up` would apply everything.
+  .enablePositionalOptions();
 
 program.command('serve').description('start the HTTP API (and an embedded PostgreSQL when DATABASE_URL is unset)').action(() => serveCommand(loadSettings()));
 migrateCommand(program, loadSettings);

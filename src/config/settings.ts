@@ -33,6 +33,8 @@ export const settingsSchema = z.object({
   EMBEDDED_PG_PORT: intIn(1, 65535).default(54329),
   MIGRATIONS_DIR: z.string().min(1, 'must not be empty').default('migrations'),
   MIGRATE_ON_START: bool.default('true'),
+  MIGRATE_LOCK_TIMEOUT_MS: intIn(0, 600_000).default(5_000),
+  MIGRATE_LOCK_RETRIES: intIn(0, 100).default(5),
   DB_POOL_MAX: intIn(1, 1000).default(16),
   DB_ACQUIRE_TIMEOUT_MS: intIn(1, 600_000).default(5_000),
   DB_STATEMENT_TIMEOUT_MS: intIn(0, 3_600_000).default(30_000),
@@ -54,6 +56,8 @@ export interface Settings {
   readonly embeddedPgPort: number;
   readonly migrationsDir: string;
   readonly migrateOnStart: boolean;
+  /** lock_timeout for migration DDL and the retries after it hits (see migrate/lockRetry.ts). */
+  readonly migrateLock: { readonly timeoutMs: number; readonly retries: number };
   readonly pool: {
     readonly max: number;
     readonly acquireTimeoutMs: number;
@@ -109,6 +113,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     embeddedPgPort: p.EMBEDDED_PG_PORT,
     migrationsDir: p.MIGRATIONS_DIR,
     migrateOnStart: p.MIGRATE_ON_START,
+    migrateLock: Object.freeze({ timeoutMs: p.MIGRATE_LOCK_TIMEOUT_MS, retries: p.MIGRATE_LOCK_RETRIES }),
     pool: Object.freeze({
       max: p.DB_POOL_MAX,
       acquireTimeoutMs: p.DB_ACQUIRE_TIMEOUT_MS,
