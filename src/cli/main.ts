@@ -5,6 +5,8 @@ import { isPgpressError } from '../errors/index.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 import { doctorCommand } from './doctor.ts';
+import { seedCommand } from './seed.ts';
+import { maintainCommand } from './maintain.ts';
 
 const program = new Command()
   .name('pgpress')
@@ -13,6 +15,8 @@ const program = new Command()
 
 program.command('serve').description('start the HTTP API (and an embedded PostgreSQL when DATABASE_URL is unset)').action(() => serveCommand(loadSettings()));
 migrateCommand(program, loadSettings);
+seedCommand(program, loadSettings);
+maintainCommand(program, loadSettings);
 program.command('doctor').description('check the database and the migrations, and print what is wrong').action(() => doctorCommand(loadSettings()));
 
 try {
