@@ -28,7 +28,7 @@ const now = new Date();
 await seed(cluster, { scale: 3, seed: 7, now });
 // A few articles with words nothing else uses, so the searches below are selective.
 const author = (await c.query<{ id: string }>('SELECT id FROM users ORDER BY id LIMIT 1')).rows[0]!.id;
-for (const [title, body] of [
+for (const [title, body] of <[string, string][]>[
   ['Zeppelin replication in practice', 'How the zeppelin cluster streams its write-ahead log to a standby.'],
   ['Tuning zeppelin vacuum', 'Autovacuum settings for the zeppelin fleet, and what the planner made of them.'],
   ['Quokka sharding notes', 'Sharding the quokka tables by tenant.'],
