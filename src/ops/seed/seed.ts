@@ -8,7 +8,10 @@ import { createMonthPartitions } from '../partitions/index.ts';
 import { addMonths, monthOf, monthRange } from '../partitions/months.ts';
 import { copyRows } from './copyRows.ts';
 import { Random, Zipf } from './random.ts';
-import { ADJECTIVES, COMMENT_OPENERS, LANGS, TITLE_PATTERNS, TOPICS, WORDS } from './words.ts';
+import { ADJECTIVES, COMMENT_OPENERS, LANGS, TITLE_PATTERNS, TOPICS, WORDS, tailVocabulary } from './words.ts';
+
+/** Size of the invented-word tail (see tailVocabulary). */
+export const TAIL_WORDS = 5_000;
 
 /** How much to generate and how. */
 export interface SeedOptions {
@@ -81,6 +84,9 @@ export async function seed(cluster: Cluster, opts: SeedOptions): Promise<SeedCou
   const span = (opts.monthsBack ?? 3) * 30 * 86_400_000;
   const progress = opts.onProgress ?? (() => undefined);
   const wordZipf = new Zipf(WORDS.length, 1.0);
+  const tail = tailVocabulary(TAIL_WORDS);
+  const tailZipf = new Zipf(tail.length, 1.0);
+  const tailWords = (k: number): string => Array.from({ length: k }, () => tail[tailZipf.sample(r)]!).join(' ');
   // Recent moments are likelier: activity grows towards now.
   const recent = (): Date => new Date(now - span * Math.pow(r.next(), 2));
 
@@ -111,7 +117,7 @@ export async function seed(cluster: Cluster, opts: SeedOptions): Promise<SeedCou
       const created = recent();
       const u = r.next();
       const status = u < 0.85 ? 'published' : u < 0.95 ? 'draft' : 'archived';
-      const paragraphs = Array.from({ length: r.int(2, 5) }, () => `${words(r, wordZipf, r.int(30, 60))} ${r.pick(TOPICS)}.`);
+      const paragraphs = Array.from({ length: r.int(2, 5) }, () => `${words(r, wordZipf, r.int(30, 60))} ${tailWords(r.int(1, 3))} ${r.pick(TOPICS)}.`);
       const tags = [...new Set(Array.from({ length: r.int(1, 4) }, () => r.pick(TOPICS).toLowerCase().replace(/[^a-z0-9]+/g, '-')))];
       const published = status === 'draft' ? null : new Date(created.getTime() + r.int(0, 3_600_000));
       return [userIds[authorZipf.sample(r)]!, t, slugOf(t, articleBase + i), paragraphs.join('\n\n'), status, tags,

@@ -52,3 +52,25 @@ export const COMMENT_OPENERS = [
 export const LANGS: readonly (readonly [string, number])[] = [
   ['en', 0.8], ['de', 0.08], ['fr', 0.05], ['es', 0.04], ['ja', 0.02], ['pt', 0.01],
 ];
+
+const SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'tu', 'sa', 'vi', 'dor', 'el', 'qui', 'na', 'bro', 'zen', 'fa', 'go', 'hal', 'ix', 'jor', 'pe', 'wu'];
+
+/** A long tail of invented names (products, places, people): real text has a large vocabulary
+ *  where most words are rare, which the small prose list above cannot give. Deterministic. */
+export function tailVocabulary(n: number): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; out.length < n; i++) {
+    let x = (i * 2654435761) >>> 0;
+    let w = '';
+    for (let k = 0; k < 3 + (i % 2); k++) {
+      w += SYLLABLES[x % SYLLABLES.length];
+      x = Math.floor(x / SYLLABLES.length) + i + k;
+    }
+    if (!seen.has(w)) {
+      seen.add(w);
+      out.push(w);
+    }
+  }
+  return out;
+}
