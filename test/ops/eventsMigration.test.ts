@@ -34,6 +34,8 @@ test('moves a live unpartitioned table in resumable batches and validates each m
            CASE WHEN g % 10 = 0 THEN g END, '2026-07-01T00:00:00Z'::timestamptz + g * interval '43 minutes'
     FROM generate_series(1, 3000) g`, [a!.id, u!.id]);
   await createMonthPartitions(cluster, 'article_events', ['2026-08-01']);
+  // Id 10 is taken later by a "slow transaction" that commits after the batches passed it.
+  const { rows: [late] } = await c.query('DELETE FROM legacy_events WHERE id = 10 RETURNING article_id, kind, read_ms, occurred_at');
 
   // Writes continue on the old table for the whole migration.
   let stop = false;
@@ -61,8 +63,11 @@ test('moves a live unpartitioned table in resumable batches and validates each m
   let firstBatchOfResume: number | undefined;
   const result = await migrateEventsTable(cluster, {
     source: 'legacy_events', batchRows: 200,
-    onBatch: ({ copied }) => {
-      firstBatchOfResume ??= copied;
+    onBatch: async ({ copied }) => {
+      if (firstBatchOfResume === undefined) {
+        firstBatchOfResume = copied;
+        await c.query('INSERT INTO legacy_events (id, article_id, kind, read_ms, occurred_at) VALUES (10, $1, $2, $3, $4)', [late.article_id, late.kind, late.read_ms, late.occurred_at]);
+      }
     },
   });
   stop = true;
@@ -78,6 +83,7 @@ test('moves a live unpartitioned table in resumable batches and validates each m
   assert.equal((await c.query('SELECT count(*)::int AS n FROM article_events')).rows[0].n, migrated);
   assert.equal((await c.query("SELECT count(*)::int AS n FROM article_events_p2026_08")).rows[0].n > 0, true, 'rows landed in their month partition');
   assert.equal((await c.query('SELECT state FROM pgpress_events_migration')).rows[0].state, 'validated');
+  assert.equal((await c.query('SELECT 1 FROM article_events WHERE id = 10')).rowCount, 1, 'the late row behind the keyset was repaired in');
   // New rows written to article_events after the switch get ids after the migrated ones.
   const { rows: [max] } = await c.query<{ m: string }>('SELECT max(id) AS m FROM article_events');
   const { rows: [next] } = await c.query<{ id: string }>("INSERT INTO article_events (article_id, kind) VALUES ($1, 'view') RETURNING id", [a!.id]);
