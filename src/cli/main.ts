@@ -7,6 +7,7 @@ import { serveCommand } from './serve.ts';
 import { doctorCommand } from './doctor.ts';
 import { seedCommand } from './seed.ts';
 import { maintainCommand } from './maintain.ts';
+import { migrateEventsCommand } from './migrateEvents.ts';
 
 const program = new Command()
   .name('pgpress')
@@ -17,6 +18,7 @@ program.command('serve').description('start the HTTP API (and an embedded Postgr
 migrateCommand(program, loadSettings);
 seedCommand(program, loadSettings);
 maintainCommand(program, loadSettings);
+migrateEventsCommand(program, loadSettings);
 program.command('doctor').description('check the database and the migrations, and print what is wrong').action(() => doctorCommand(loadSettings()));
 
 try {
