@@ -4,6 +4,6 @@
 -- This table is the registry a tag cloud or autocomplete reads; a trigger (0005) keeps it a
 -- superset of every tag in use, so integrity does not depend on the application.
 CREATE TABLE IF NOT EXISTS tags (
-  name       text        PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9-]{0,49}$'),
+  name       text        PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 50 AND name !~ '[[:cntrl:]]'),
   created_at timestamptz NOT NULL DEFAULT now()
 );
