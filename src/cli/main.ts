@@ -5,6 +5,9 @@ import { isPgpressError } from '../errors/index.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 import { doctorCommand } from './doctor.ts';
+import { seedCommand } from './seed.ts';
+import { maintainCommand } from './maintain.ts';
+import { migrateEventsCommand } from './migrateEvents.ts';
 
 const program = new Command()
   .name('pgpress')
@@ -15,6 +18,9 @@ const program = new Command()
 
 program.command('serve').description('start the HTTP API (and an embedded PostgreSQL when DATABASE_URL is unset)').action(() => serveCommand(loadSettings()));
 migrateCommand(program, loadSettings);
+seedCommand(program, loadSettings);
+maintainCommand(program, loadSettings);
+migrateEventsCommand(program, loadSettings);
 program.command('doctor').description('check the database and the migrations, and print what is wrong').action(() => doctorCommand(loadSettings()));
 
 try {

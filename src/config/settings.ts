@@ -42,6 +42,12 @@ export const settingsSchema = z.object({
   DB_NAMED_STATEMENTS: bool.default('true'),
   REDIS_URL: redisUrl.optional(),
   SHUTDOWN_GRACE_MS: intIn(0, 600_000).default(10_000),
+  PARTITION_MONTHS_AHEAD: intIn(0, 36).default(3),
+  EVENTS_RETENTION_MONTHS: intIn(0, 1200).default(13),
+  AUDIT_RETENTION_MONTHS: intIn(0, 1200).default(84),
+  PARTITION_ARCHIVE: bool.default('false'),
+  MAINTENANCE_BATCH_ROWS: intIn(100, 1_000_000).default(10_000),
+  MAINTENANCE_LOCK_TIMEOUT_MS: intIn(1, 600_000).default(2_000),
 });
 
 type Parsed = z.infer<typeof settingsSchema>;
@@ -67,6 +73,15 @@ export interface Settings {
   };
   readonly redisUrl: string | undefined;
   readonly shutdownGraceMs: number;
+  /** Partition maintenance (`pgpress maintain`); retention 0 keeps every month. */
+  readonly maintenance: {
+    readonly monthsAhead: number;
+    readonly eventsRetentionMonths: number;
+    readonly auditRetentionMonths: number;
+    readonly archive: boolean;
+    readonly batchRows: number;
+    readonly lockTimeoutMs: number;
+  };
 }
 
 /** Hides a URL's password: for logs and `doctor` output. */
@@ -123,6 +138,14 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     }),
     redisUrl: p.REDIS_URL,
     shutdownGraceMs: p.SHUTDOWN_GRACE_MS,
+    maintenance: Object.freeze({
+      monthsAhead: p.PARTITION_MONTHS_AHEAD,
+      eventsRetentionMonths: p.EVENTS_RETENTION_MONTHS,
+      auditRetentionMonths: p.AUDIT_RETENTION_MONTHS,
+      archive: p.PARTITION_ARCHIVE,
+      batchRows: p.MAINTENANCE_BATCH_ROWS,
+      lockTimeoutMs: p.MAINTENANCE_LOCK_TIMEOUT_MS,
+    }),
   };
   secret(settings, 'databaseUrl');
   secret(settings, 'redisUrl');

@@ -1,0 +1,2 @@
+-- Full-text search: GIN on the weighted tsvector, for websearch_to_tsquery + ts_rank_cd.
+CREATE INDEX IF NOT EXISTS articles_search_idx ON articles USING gin (search);
