@@ -1,6 +1,7 @@
 // The benchmark scenarios, by name.
 import { api } from './api.ts';
 import { pointRead } from './pointRead.ts';
+import { schema } from './schema.ts';
 
 /** A scenario runs its variants interleaved and returns the figures for its JSON line. */
 export type Scenario = () => Promise<Record<string, number>>;
@@ -8,4 +9,5 @@ export type Scenario = () => Promise<Record<string, number>>;
 export const scenarios: Record<string, Scenario> = {
   'point-read': pointRead,
   api,
+  schema,
 };

@@ -3,7 +3,10 @@ export { createStore, type Store, type StoreOptions, type Readiness } from './st
 export { loadSettings, type Settings } from './config/settings.ts';
 export { Cluster, type ClusterOptions, type Queryable, type TxOptions, type TxResult } from './db/cluster.ts';
 export { sql, quoteIdent, type NamedQuery } from './db/sql.ts';
-export { migrate, migrationStatus, type MigrateOptions, type MigrationState } from './migrate/index.ts';
+export {
+  migrate, migrationStatus, validateMigrations, repairMigration, planMigrations, lintMigrations, lintFiles, newMigration,
+  type MigrateOptions, type MigrationState, type ValidationReport, type LintFinding, type MigrationPlan, type HookModule, type HookContext,
+} from './migrate/index.ts';
 export { startServer, type RunningServer } from './http/server.ts';
 export { buildApp } from './http/app.ts';
 export { ERROR_CATALOGUE, PgpressError, isPgpressError, type ErrorCode } from './errors/index.ts';

@@ -1,9 +1,17 @@
 // createStore: the library face — a Cluster plus the content services over it.
 import { resolve } from 'node:path';
-import { Cluster } from './db/cluster.ts';
+import { Cluster, type Queryable } from './db/cluster.ts';
 import { migrationCurrency, readMigrations, type MigrationCurrency, type MigrationFile } from './migrate/index.ts';
-import { createUser, getUser, type NewUser, type User } from './content/users/repository.ts';
-import { createArticle, getArticle, type Article, type NewArticle } from './content/articles/repository.ts';
+import { createUser, getUser, updateUser, type NewUser, type User, type UserProfilePatch } from './content/users/repository.ts';
+import {
+  archive, createArticle, getArticle, getArticleBySlug, publish, updateArticleFields, type Article, type ArticlePatch, type NewArticle,
+} from './content/articles/repository.ts';
+import { feedPage, type FeedPage } from './content/feed/repository.ts';
+import { findSimilarTitles, search, type SearchHit, type TitleMatch } from './content/search/repository.ts';
+import { createComment, deleteComment, listComments, type Comment, type NewComment } from './content/comments/repository.ts';
+import { eventCounts, recordEvent, recordEvents, type ArticleEvent } from './content/events/repository.ts';
+import { getArticleStats, getUserStats, topArticles, type ArticleStats, type UserStats } from './content/analytics/repository.ts';
+import { matviewStaleness, refreshMatview, type Matview, type MatviewStaleness } from './ops/matviews.ts';
 import type { Settings } from './config/settings.ts';
 
 /** Readiness of the store: can it reach the database, and is the schema current? */
@@ -12,16 +20,52 @@ export interface Readiness {
   database: { reachable: boolean; migrations: MigrationCurrency | null; error?: string };
 }
 
+/** Who performs a write: recorded by the audit log through pgpress.actor_id. */
+export interface WriteContext {
+  actorId?: number;
+}
+
 /** The storage platform as a library. */
 export interface Store {
   readonly cluster: Cluster;
   readonly users: {
     create(input: NewUser): Promise<User>;
     get(id: number): Promise<User>;
+    update(id: number, patch: UserProfilePatch, ctx?: WriteContext): Promise<User>;
   };
   readonly articles: {
-    create(input: NewArticle): Promise<Article>;
+    create(input: NewArticle, ctx?: WriteContext): Promise<Article>;
     get(id: number): Promise<Article>;
+    getBySlug(slug: string): Promise<Article>;
+    /** Optimistic locking: a stale expectedVersion is PGP_CONFLICT. */
+    update(id: number, expectedVersion: number, patch: ArticlePatch, ctx?: WriteContext): Promise<Article>;
+    publish(id: number, expectedVersion: number, ctx?: WriteContext): Promise<Article>;
+    archive(id: number, expectedVersion: number, ctx?: WriteContext): Promise<Article>;
+  };
+  readonly feed: {
+    page(opts?: { limit?: number; cursor?: string | null }): Promise<FeedPage>;
+  };
+  readonly search: {
+    articles(text: string, limit?: number): Promise<SearchHit[]>;
+    similarTitles(text: string, limit?: number): Promise<TitleMatch[]>;
+  };
+  readonly comments: {
+    list(articleId: number, opts?: { afterId?: number; limit?: number }): Promise<Comment[]>;
+    create(input: NewComment, ctx?: WriteContext): Promise<Comment>;
+    /** Soft delete by the acting user, who must be the author. */
+    delete(id: number, ctx: { actorId: number }): Promise<Comment>;
+  };
+  readonly events: {
+    record(e: ArticleEvent): Promise<string>;
+    recordBatch(events: readonly ArticleEvent[]): Promise<number>;
+    counts(articleId: number, from: Date, to: Date): Promise<Record<string, number>>;
+  };
+  readonly analytics: {
+    article(id: number): Promise<ArticleStats>;
+    user(id: number): Promise<UserStats>;
+    top(window?: '7d' | '30d' | 'all', limit?: number): Promise<ArticleStats[]>;
+    refresh(view: Matview, opts?: { force?: boolean; maxAgeSeconds?: number }): Promise<boolean>;
+    staleness(): Promise<MatviewStaleness[]>;
   };
   readiness(): Promise<Readiness>;
   /** True while callers queue for connections four deep per pooled connection: time to shed load. */
@@ -40,15 +84,45 @@ export interface StoreOptions {
 export async function createStore(opts: StoreOptions): Promise<Store> {
   const migrations: MigrationFile[] = await readMigrations(resolve(opts.migrationsDir ?? 'migrations'));
   const cluster = new Cluster({ url: opts.url, ...opts.pool });
+  // Writes run in a transaction that carries the actor (SET LOCAL), so audit rows name who acted.
+  const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> =>
+    (await cluster.tx(fn, ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) })).value;
   return {
     cluster,
     users: {
       create: (input) => createUser(cluster, input),
       get: (id) => getUser(cluster, id),
+      update: (id, patch, ctx) => write(ctx ?? { actorId: id }, (q) => updateUser(q, id, patch)),
     },
     articles: {
-      create: (input) => createArticle(cluster, input),
+      create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createArticle(q, input)),
       get: (id) => getArticle(cluster, id),
+      getBySlug: (slug) => getArticleBySlug(cluster, slug),
+      update: (id, v, patch, ctx) => write(ctx, (q) => updateArticleFields(q, id, v, patch)),
+      publish: (id, v, ctx) => write(ctx, (q) => publish(q, id, v)),
+      archive: (id, v, ctx) => write(ctx, (q) => archive(q, id, v)),
+    },
+    feed: { page: (o) => feedPage(cluster, o) },
+    search: {
+      articles: (text, limit) => search(cluster, text, limit),
+      similarTitles: (text, limit) => findSimilarTitles(cluster, text, limit),
+    },
+    comments: {
+      list: (articleId, o) => listComments(cluster, articleId, o),
+      create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createComment(q, input)),
+      delete: (id, ctx) => write(ctx, (q) => deleteComment(q, id, ctx.actorId)),
+    },
+    events: {
+      record: (e) => recordEvent(cluster, e),
+      recordBatch: (es) => recordEvents(cluster, es),
+      counts: (articleId, from, to) => eventCounts(cluster, articleId, from, to),
+    },
+    analytics: {
+      article: (id) => getArticleStats(cluster, id),
+      user: (id) => getUserStats(cluster, id),
+      top: (w, limit) => topArticles(cluster, w, limit),
+      refresh: (view, o) => refreshMatview(cluster, view, o),
+      staleness: () => matviewStaleness(cluster),
     },
     async readiness() {
       try {

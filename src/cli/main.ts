@@ -6,11 +6,16 @@ import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 import { doctorCommand } from './doctor.ts';
 import { tokenCommand } from './token.ts';
+import { seedCommand } from './seed.ts';
+import { maintainCommand } from './maintain.ts';
+import { migrateEventsCommand } from './migrateEvents.ts';
 
 const program = new Command()
   .name('pgpress')
   .description('PostgreSQL storage platform for content applications')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Without this `migrate up --to 1` would hand --to to `migrate`, and `up` would apply everything.
+  .enablePositionalOptions();
 
 program.command('serve').description('start the HTTP API (and an embedded PostgreSQL when DATABASE_URL is unset)').action(() => serveCommand(loadSettings()));
 migrateCommand(program, loadSettings);
@@ -21,6 +26,9 @@ program
   .option('--role <role>', 'author, editor or admin', 'author')
   .option('--ttl <seconds>', 'lifetime in seconds', '3600')
   .action((opts: { user: string; role: string; ttl: string }) => tokenCommand(loadSettings(), opts));
+seedCommand(program, loadSettings);
+maintainCommand(program, loadSettings);
+migrateEventsCommand(program, loadSettings);
 program.command('doctor').description('check the database and the migrations, and print what is wrong').action(() => doctorCommand(loadSettings()));
 
 try {

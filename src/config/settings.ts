@@ -33,6 +33,8 @@ export const settingsSchema = z.object({
   EMBEDDED_PG_PORT: intIn(1, 65535).default(54329),
   MIGRATIONS_DIR: z.string().min(1, 'must not be empty').default('migrations'),
   MIGRATE_ON_START: bool.default('true'),
+  MIGRATE_LOCK_TIMEOUT_MS: intIn(0, 600_000).default(5_000),
+  MIGRATE_LOCK_RETRIES: intIn(0, 100).default(5),
   DB_POOL_MAX: intIn(1, 1000).default(16),
   DB_ACQUIRE_TIMEOUT_MS: intIn(1, 600_000).default(5_000),
   DB_STATEMENT_TIMEOUT_MS: intIn(0, 3_600_000).default(30_000),
@@ -45,6 +47,12 @@ export const settingsSchema = z.object({
   RATE_LIMIT_MAX: intIn(0, 1_000_000).default(600),
   RATE_LIMIT_WINDOW_MS: intIn(1000, 3_600_000).default(60_000),
   SHED_EVENT_LOOP_DELAY_MS: intIn(0, 60_000).default(200),
+  PARTITION_MONTHS_AHEAD: intIn(0, 36).default(3),
+  EVENTS_RETENTION_MONTHS: intIn(0, 1200).default(13),
+  AUDIT_RETENTION_MONTHS: intIn(0, 1200).default(84),
+  PARTITION_ARCHIVE: bool.default('false'),
+  MAINTENANCE_BATCH_ROWS: intIn(100, 1_000_000).default(10_000),
+  MAINTENANCE_LOCK_TIMEOUT_MS: intIn(1, 600_000).default(2_000),
 });
 
 type Parsed = z.infer<typeof settingsSchema>;
@@ -59,6 +67,8 @@ export interface Settings {
   readonly embeddedPgPort: number;
   readonly migrationsDir: string;
   readonly migrateOnStart: boolean;
+  /** lock_timeout for migration DDL and the retries after it hits (see migrate/lockRetry.ts). */
+  readonly migrateLock: { readonly timeoutMs: number; readonly retries: number };
   readonly pool: {
     readonly max: number;
     readonly acquireTimeoutMs: number;
@@ -77,6 +87,15 @@ export interface Settings {
     readonly rateLimitWindowMs: number;
     /** Shed load (503) when event-loop delay passes this; 0 turns it off. */
     readonly shedEventLoopDelayMs: number;
+  };
+  /** Partition maintenance (`pgpress maintain`); retention 0 keeps every month. */
+  readonly maintenance: {
+    readonly monthsAhead: number;
+    readonly eventsRetentionMonths: number;
+    readonly auditRetentionMonths: number;
+    readonly archive: boolean;
+    readonly batchRows: number;
+    readonly lockTimeoutMs: number;
   };
 }
 
@@ -124,6 +143,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     embeddedPgPort: p.EMBEDDED_PG_PORT,
     migrationsDir: p.MIGRATIONS_DIR,
     migrateOnStart: p.MIGRATE_ON_START,
+    migrateLock: Object.freeze({ timeoutMs: p.MIGRATE_LOCK_TIMEOUT_MS, retries: p.MIGRATE_LOCK_RETRIES }),
     pool: Object.freeze({
       max: p.DB_POOL_MAX,
       acquireTimeoutMs: p.DB_ACQUIRE_TIMEOUT_MS,
@@ -139,6 +159,14 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       rateLimitMax: p.RATE_LIMIT_MAX,
       rateLimitWindowMs: p.RATE_LIMIT_WINDOW_MS,
       shedEventLoopDelayMs: p.SHED_EVENT_LOOP_DELAY_MS,
+    }),
+    maintenance: Object.freeze({
+      monthsAhead: p.PARTITION_MONTHS_AHEAD,
+      eventsRetentionMonths: p.EVENTS_RETENTION_MONTHS,
+      auditRetentionMonths: p.AUDIT_RETENTION_MONTHS,
+      archive: p.PARTITION_ARCHIVE,
+      batchRows: p.MAINTENANCE_BATCH_ROWS,
+      lockTimeoutMs: p.MAINTENANCE_LOCK_TIMEOUT_MS,
     }),
   };
   secret(settings, 'databaseUrl');

@@ -40,7 +40,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     }
     const dir = resolve(settings.migrationsDir);
     if (settings.migrateOnStart) {
-      const applied = await migrate({ url, dir, wait: true, log: (m) => logger.info({ component: 'migrate' }, m) });
+      const applied = await migrate({ url, dir, wait: true, lock: settings.migrateLock, log: (m) => logger.info({ component: 'migrate' }, m) });
       logger.info({ applied: applied.length }, 'migrations current');
     }
     store = await createStore({ url, pool: settings.pool, migrationsDir: dir });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, cpSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, cpSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -29,9 +29,10 @@ async function rows<T = Record<string, unknown>>(url: string, sql: string, param
 test('applies the project migrations once, records them, and a second run applies nothing', async () => {
   const db = await testDatabase({ empty: true });
   const applied = await migrate({ url: db.url, dir: 'migrations' });
-  assert.deepEqual(applied.map((m) => m.name), ['users', 'articles']);
+  assert.deepEqual(applied.slice(0, 2).map((m) => m.name), ['users', 'articles']);
+  assert.equal(applied.length, readdirSync('migrations').filter((f) => f.endsWith('.sql')).length);
   const tracked = await rows<{ version: number; checksum: string; duration_ms: number; applied_by: string }>(db.url, 'SELECT * FROM pgpress_migrations ORDER BY version');
-  assert.deepEqual(tracked.map((r) => r.version), [1, 2]);
+  assert.deepEqual(tracked.map((r) => r.version), applied.map((m) => m.version));
   for (const r of tracked) {
     assert.match(r.checksum, /^[0-9a-f]{64}$/);
     assert.ok(r.duration_ms >= 0);
@@ -39,7 +40,7 @@ test('applies the project migrations once, records them, and a second run applie
   }
   assert.deepEqual(await migrate({ url: db.url, dir: 'migrations' }), []);
   const status = await migrationStatus({ url: db.url, dir: 'migrations' });
-  assert.deepEqual(status.map((s) => s.state), ['applied', 'applied']);
+  assert.ok(status.length === applied.length && status.every((s) => s.state === 'applied'));
 });
 
 test('a failing migration rolls back whole and names the file, line and statement', async () => {
@@ -85,11 +86,12 @@ test('concurrent runners apply each migration exactly once', async () => {
   cpSync('migrations', dir, { recursive: true });
   // A slow migration holds the lock while the others wait on it.
   writeFileSync(join(dir, '0099_slow.sql'), 'SELECT pg_sleep(0.5);\nCREATE TABLE slow_marker (id int);');
+  const expected = readdirSync(dir).filter((f) => f.endsWith('.sql')).length;
   const results = await Promise.all([1, 2, 3, 4].map(() => migrate({ url: db.url, dir })));
   const total = results.reduce((n, r) => n + r.length, 0);
-  assert.equal(total, 3, 'three migrations, each applied by exactly one runner');
+  assert.equal(total, expected, 'every migration applied by exactly one runner');
   const tracked = await rows<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM pgpress_migrations');
-  assert.equal(tracked[0]!.n, 3);
+  assert.equal(tracked[0]!.n, expected);
 });
 
 test('with wait off, a runner fails fast while another holds the lock', async () => {

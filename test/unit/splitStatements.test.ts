@@ -6,7 +6,7 @@ test('splits on top-level semicolons and reports start lines', () => {
   const s = splitStatements('CREATE TABLE a (x int);\n\n-- note; not a statement\nINSERT INTO a VALUES (1);\n');
   assert.deepEqual(s, [
     { text: 'CREATE TABLE a (x int)', line: 1 },
-    { text: '-- note; not a statement\nINSERT INTO a VALUES (1)', line: 3 },
+    { text: '-- note; not a statement\nINSERT INTO a VALUES (1)', line: 4 },
   ]);
 });
 

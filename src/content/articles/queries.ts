@@ -12,3 +12,33 @@ export const insertArticle = sql(
 );
 
 export const articleById = sql('articles.byId', `SELECT ${COLUMNS} FROM articles WHERE id = $1`);
+
+export const articleBySlug = sql('articles.bySlug', `SELECT ${COLUMNS} FROM articles WHERE slug = $1`);
+
+export const articleVersion = sql('articles.version', 'SELECT version FROM articles WHERE id = $1');
+
+// Optimistic locking: every write names the version it read; a stale one matches no row.
+export const updateArticle = sql(
+  'articles.update',
+  `UPDATE articles
+      SET title = coalesce($3, title), body = coalesce($4, body), slug = coalesce($5, slug),
+          tags = coalesce($6, tags), metadata = coalesce($7, metadata),
+          version = version + 1, updated_at = now()
+    WHERE id = $1 AND version = $2
+   RETURNING ${COLUMNS}`,
+);
+
+export const publishArticle = sql(
+  'articles.publish',
+  `UPDATE articles
+      SET status = 'published', published_at = coalesce(published_at, now()), version = version + 1, updated_at = now()
+    WHERE id = $1 AND version = $2
+   RETURNING ${COLUMNS}`,
+);
+
+export const archiveArticle = sql(
+  'articles.archive',
+  `UPDATE articles SET status = 'archived', version = version + 1, updated_at = now()
+    WHERE id = $1 AND version = $2
+   RETURNING ${COLUMNS}`,
+);

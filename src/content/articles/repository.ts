@@ -1,9 +1,9 @@
-// Articles: create and read.
+// Articles: create, read, update with optimistic locking, publish and archive.
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
-import { articleById, insertArticle } from './queries.ts';
+import { archiveArticle, articleById, articleBySlug, articleVersion, insertArticle, publishArticle, updateArticle } from './queries.ts';
 
 /** The lifecycle states of an article. */
 export type ArticleStatus = 'draft' | 'published' | 'archived';
@@ -111,4 +111,59 @@ export async function getArticle(db: Queryable, id: number): Promise<Article> {
   const { rows } = await db.query<ArticleRow>(articleById, [id]);
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `Article ${id} does not exist.`);
   return toArticle(rows[0]);
+}
+
+/** Returns the article with this slug, or throws PGP_NOT_FOUND. */
+export async function getArticleBySlug(db: Queryable, slug: string): Promise<Article> {
+  const { rows } = await db.query<ArticleRow>(articleBySlug, [slug]);
+  if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `No article has the slug ${JSON.stringify(slug)}.`);
+  return toArticle(rows[0]);
+}
+
+/** The fields an update may change; absent fields keep their value. */
+export interface ArticlePatch {
+  title?: string;
+  body?: string;
+  slug?: string;
+  tags?: string[];
+  metadata?: Record<string, unknown>;
+}
+
+/** Why a versioned write matched no row: the article is gone (404) or moved on (409). */
+async function versionMiss(db: Queryable, id: number, expected: number, cause?: unknown): Promise<never> {
+  const { rows } = await db.query<{ version: number }>(articleVersion, [id]);
+  if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `Article ${id} does not exist.`);
+  throw new PgpressError('PGP_CONFLICT', `Article ${id} is at version ${rows[0].version}, not ${expected}: reload it and apply the change again.`, {
+    cause, details: { field: 'version', currentVersion: rows[0].version },
+  });
+}
+
+async function versioned(db: Queryable, q: typeof updateArticle, id: number, expected: number, params: unknown[] = []): Promise<Article> {
+  let rows: ArticleRow[];
+  try {
+    rows = (await db.query<ArticleRow>(q, [id, expected, ...params])).rows;
+  } catch (e) {
+    if ((e as PgpressError).pg?.sqlstate === '23505') {
+      throw new PgpressError('PGP_CONFLICT', 'The slug is already taken.', { cause: e, details: { field: 'slug' } });
+    }
+    throw e;
+  }
+  return rows[0] ? toArticle(rows[0]) : versionMiss(db, id, expected);
+}
+
+/** Updates an article if it is still at `expectedVersion`; a stale version is PGP_CONFLICT. */
+export function updateArticleFields(db: Queryable, id: number, expectedVersion: number, patch: ArticlePatch): Promise<Article> {
+  return versioned(db, updateArticle, id, expectedVersion, [
+    patch.title ?? null, patch.body ?? null, patch.slug ?? null, patch.tags ?? null, patch.metadata ?? null,
+  ]);
+}
+
+/** Publishes an article (keeps the first publication date); a stale version is PGP_CONFLICT. */
+export function publish(db: Queryable, id: number, expectedVersion: number): Promise<Article> {
+  return versioned(db, publishArticle, id, expectedVersion);
+}
+
+/** Archives an article (it leaves the feed and search); a stale version is PGP_CONFLICT. */
+export function archive(db: Queryable, id: number, expectedVersion: number): Promise<Article> {
+  return versioned(db, archiveArticle, id, expectedVersion);
 }

@@ -11,3 +11,10 @@ export const insertUser = sql(
 );
 
 export const userById = sql('users.byId', `SELECT ${COLUMNS} FROM users WHERE id = $1`);
+
+export const updateUserProfile = sql(
+  'users.updateProfile',
+  `UPDATE users SET display_name = coalesce($2, display_name), bio = coalesce($3, bio), updated_at = now()
+   WHERE id = $1
+   RETURNING ${COLUMNS}`,
+);

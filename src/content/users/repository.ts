@@ -1,8 +1,8 @@
-// Users: create and read.
+// Users: create, read and update the profile.
 import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
-import { insertUser, userById } from './queries.ts';
+import { insertUser, updateUserProfile, userById } from './queries.ts';
 
 /** A user as the API and library return it (email is private: only its owner sees it later). */
 export interface User {
@@ -62,6 +62,19 @@ export async function createUser(db: Queryable, input: NewUser): Promise<User> {
 /** Returns the user with this id, or throws PGP_NOT_FOUND. */
 export async function getUser(db: Queryable, id: number): Promise<User> {
   const { rows } = await db.query<UserRow>(userById, [id]);
+  if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `User ${id} does not exist.`);
+  return toUser(rows[0]);
+}
+
+/** The profile fields a user may change (email and username are identity: not here). */
+export interface UserProfilePatch {
+  displayName?: string;
+  bio?: string;
+}
+
+/** Updates a user's profile; an unknown id is PGP_NOT_FOUND. */
+export async function updateUser(db: Queryable, id: number, patch: UserProfilePatch): Promise<User> {
+  const { rows } = await db.query<UserRow>(updateUserProfile, [id, patch.displayName ?? null, patch.bio ?? null]);
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `User ${id} does not exist.`);
   return toUser(rows[0]);
 }

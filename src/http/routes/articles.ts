@@ -21,7 +21,7 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
       // Authors write as themselves; editors and admins may write on someone's behalf.
       const authorId = req.body.authorId ?? actor.userId;
       assertMayChange(actor, authorId);
-      return reply.status(201).send(await opts.store.articles.create({ ...req.body, authorId }));
+      return reply.status(201).send(await opts.store.articles.create({ ...req.body, authorId }, { actorId: actor.userId }));
     },
   );
 

@@ -1,0 +1,57 @@
+// The feed: keyset pagination with an opaque cursor.
+import type { Queryable } from '../../db/cluster.ts';
+import { PgpressError } from '../../errors/index.ts';
+import { toId } from '../ids.ts';
+import { feedFirstPage, feedNextPage } from './queries.ts';
+
+/** One entry of the feed (what a list shows, not the body). */
+export interface FeedItem {
+  id: number;
+  authorId: number;
+  title: string;
+  slug: string;
+  publishedAt: string;
+}
+
+/** A page of the feed; nextCursor is null on the last page. */
+export interface FeedPage {
+  items: FeedItem[];
+  nextCursor: string | null;
+}
+
+interface FeedRow {
+  id: string;
+  author_id: string;
+  title: string;
+  slug: string;
+  published_at: Date;
+  published_us: string;
+}
+
+function encodeCursor(us: string, id: string): string {
+  return Buffer.from(JSON.stringify([us, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string' && /^-?\d{1,19}$/.test(x))) return [v[0], v[1]];
+  } catch {
+    // fall through
+  }
+  throw new PgpressError('PGP_VALIDATION', 'The cursor is not one this feed handed out.', { details: { field: 'cursor' } });
+}
+
+/** Returns a page of published articles, newest first, after `cursor` (from the previous page). */
+export async function feedPage(db: Queryable, opts: { limit?: number; cursor?: string | null } = {}): Promise<FeedPage> {
+  const limit = opts.limit ?? 20;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PgpressError('PGP_VALIDATION', 'limit must be between 1 and 100.', { details: { field: 'limit' } });
+  const { rows } = opts.cursor
+    ? await db.query<FeedRow>(feedNextPage, [limit, ...decodeCursor(opts.cursor)])
+    : await db.query<FeedRow>(feedFirstPage, [limit]);
+  const last = rows.at(-1);
+  return {
+    items: rows.map((r) => ({ id: toId(r.id), authorId: toId(r.author_id), title: r.title, slug: r.slug, publishedAt: r.published_at.toISOString() })),
+    nextCursor: rows.length === limit && last ? encodeCursor(last.published_us, last.id) : null,
+  };
+}

@@ -1,0 +1,29 @@
+// Named SQL for search: ranked full text over the weighted tsvector (GIN articles_search_idx) and
+// typo-tolerant title lookup by trigram similarity (GIN articles_title_trgm_idx).
+import { sql } from '../../db/sql.ts';
+
+// websearch_to_tsquery accepts what people type ("quoted phrases", -exclusions, or). ts_headline
+// runs only on the page of hits (after LIMIT), because it re-parses each body.
+export const searchArticles = sql(
+  'search.fullText',
+  `WITH hits AS (
+     SELECT a.id, a.title, a.slug, a.body, a.published_at, ts_rank_cd(a.search, q) AS rank, q
+     FROM articles a, websearch_to_tsquery('english', $1) AS q
+     WHERE a.search @@ q AND a.status = 'published'
+     ORDER BY rank DESC, a.id DESC
+     LIMIT $2
+   )
+   SELECT id, title, slug, published_at, rank,
+          ts_headline('english', body, q, 'StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=20, MinWords=8') AS snippet
+   FROM hits ORDER BY rank DESC, id DESC`,
+);
+
+// `%` is pg_trgm's similarity operator (threshold pg_trgm.similarity_threshold, 0.3 by default).
+export const similarTitles = sql(
+  'search.similarTitles',
+  `SELECT id, title, slug, similarity(title, $1) AS score
+   FROM articles
+   WHERE title % $1 AND status = 'published'
+   ORDER BY score DESC, id DESC
+   LIMIT $2`,
+);

@@ -1,0 +1,42 @@
+// Search: ranked full-text hits with highlighted snippets, and typo-tolerant title lookup.
+import type { Queryable } from '../../db/cluster.ts';
+import { PgpressError } from '../../errors/index.ts';
+import { toId } from '../ids.ts';
+import { searchArticles, similarTitles } from './queries.ts';
+
+/** One search hit; the snippet marks matches with <mark>…</mark>. */
+export interface SearchHit {
+  id: number;
+  title: string;
+  slug: string;
+  publishedAt: string | null;
+  rank: number;
+  snippet: string;
+}
+
+/** A title that looks like what was typed. */
+export interface TitleMatch {
+  id: number;
+  title: string;
+  slug: string;
+  score: number;
+}
+
+function checkInput(text: string, limit: number): void {
+  if (text.trim().length === 0 || text.length > 500) throw new PgpressError('PGP_VALIDATION', 'The search text must have 1 to 500 characters.', { details: { field: 'q' } });
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PgpressError('PGP_VALIDATION', 'limit must be between 1 and 100.', { details: { field: 'limit' } });
+}
+
+/** Full-text search over published articles, best first. */
+export async function search(db: Queryable, text: string, limit = 10): Promise<SearchHit[]> {
+  checkInput(text, limit);
+  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(searchArticles, [text, limit]);
+  return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: r.published_at?.toISOString() ?? null, rank: r.rank, snippet: r.snippet }));
+}
+
+/** Published articles whose title is similar to `text` (tolerates typos), most similar first. */
+export async function findSimilarTitles(db: Queryable, text: string, limit = 10): Promise<TitleMatch[]> {
+  checkInput(text, limit);
+  const { rows } = await db.query<{ id: string; title: string; slug: string; score: number }>(similarTitles, [text, limit]);
+  return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, score: r.score }));
+}
