@@ -11,6 +11,9 @@ import { installLoadShedding } from './loadShedding.ts';
 import { installOpenApi } from './openapi.ts';
 import { installRateLimit } from './rateLimit.ts';
 import { articleRoutes } from './routes/articles.ts';
+import { commentRoutes } from './routes/comments.ts';
+import { engagementRoutes } from './routes/engagement.ts';
+import { feedRoutes } from './routes/feed.ts';
 import { healthRoutes } from './routes/health.ts';
 import { userRoutes } from './routes/users.ts';
 
@@ -59,5 +62,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(userRoutes, deps);
   await app.register(articleRoutes, deps);
+  await app.register(feedRoutes, deps);
+  await app.register(commentRoutes, deps);
+  await app.register(engagementRoutes, deps);
   return app;
 }

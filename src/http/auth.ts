@@ -24,6 +24,19 @@ export function requireActor(tokens: TokenService, roles?: readonly Role[]) {
   };
 }
 
+/** A preHandler for public routes: a token, when sent, must be valid and then names the actor. */
+export function optionalActor(tokens: TokenService) {
+  const strict = requireActor(tokens);
+  return async function maybeAuthenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (req.headers.authorization !== undefined) await strict(req, reply);
+  };
+}
+
+/** True when the actor may see or change what ownerId owns (drafts, private fields). */
+export function mayChange(actor: Actor | undefined, ownerId: number): boolean {
+  return actor !== undefined && (actor.role !== 'author' || actor.userId === ownerId);
+}
+
 /** The actor of a request that passed requireActor. */
 export function actorOf(req: FastifyRequest): Actor {
   if (!req.actor) throw new PgpressError('PGP_INTERNAL', 'Route reached without authentication.');
@@ -32,7 +45,7 @@ export function actorOf(req: FastifyRequest): Actor {
 
 /** Authors may change only what they own; editors and admins may change anything. */
 export function assertMayChange(actor: Actor, ownerId: number): void {
-  if (actor.role === 'author' && actor.userId !== ownerId) {
+  if (!mayChange(actor, ownerId)) {
     throw new PgpressError('PGP_FORBIDDEN', 'Authors may change only their own content.');
   }
 }

@@ -26,7 +26,7 @@ test('writes without a valid token are 401; reads are public', async () => {
   const forged = createSigner({ key: 'x'.repeat(40), algorithm: 'HS256', iss: 'pgpress' })({ sub: String(alice.id), role: 'admin', exp: Math.floor(Date.now() / 1000) + 60 });
   assert.equal((await post(`Bearer ${forged}`, { title: 'x' })).statusCode, 401, 'a token signed with another secret');
 
-  const ok = await post(bearer(alice.id), { title: 'Public once written' });
+  const ok = await post(bearer(alice.id), { title: 'Public once written', status: 'published' });
   assert.equal(ok.statusCode, 201);
   assert.equal(ok.json().authorId, alice.id);
   assert.equal((await app.inject(`/v1/articles/${ok.json().id}`)).statusCode, 200);

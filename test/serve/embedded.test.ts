@@ -70,7 +70,7 @@ test('serve starts an embedded PostgreSQL, survives SIGTERM and restart, and ref
     env: { ...process.env, ...env },
     encoding: 'utf8',
   }).trim();
-  const article = await postJson(`${base}/v1/articles`, { title: 'Survives restarts', body: 'durable' }, token);
+  const article = await postJson(`${base}/v1/articles`, { title: 'Survives restarts', body: 'durable', status: 'published' }, token);
   assert.equal(article.status, 201);
 
   // A second instance on the same data directory fails with a clear message and harms nothing.
