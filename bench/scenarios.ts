@@ -1,4 +1,5 @@
 // The benchmark scenarios, by name.
+import { api } from './api.ts';
 import { pointRead } from './pointRead.ts';
 import { schema } from './schema.ts';
 
@@ -7,5 +8,6 @@ export type Scenario = () => Promise<Record<string, number>>;
 
 export const scenarios: Record<string, Scenario> = {
   'point-read': pointRead,
+  api,
   schema,
 };

@@ -6,7 +6,7 @@ import { createUser, getUser, updateUser, type NewUser, type User, type UserProf
 import {
   archive, createArticle, getArticle, getArticleBySlug, publish, updateArticleFields, type Article, type ArticlePatch, type NewArticle,
 } from './content/articles/repository.ts';
-import { feedPage, type FeedPage } from './content/feed/repository.ts';
+import { feedPage, type FeedOptions, type FeedPage } from './content/feed/repository.ts';
 import { findSimilarTitles, search, type SearchHit, type TitleMatch } from './content/search/repository.ts';
 import { createComment, deleteComment, listComments, type Comment, type NewComment } from './content/comments/repository.ts';
 import { eventCounts, recordEvent, recordEvents, type ArticleEvent } from './content/events/repository.ts';
@@ -43,10 +43,10 @@ export interface Store {
     archive(id: number, expectedVersion: number, ctx?: WriteContext): Promise<Article>;
   };
   readonly feed: {
-    page(opts?: { limit?: number; cursor?: string | null }): Promise<FeedPage>;
+    page(opts?: FeedOptions): Promise<FeedPage>;
   };
   readonly search: {
-    articles(text: string, limit?: number): Promise<SearchHit[]>;
+    articles(text: string, limit?: number, offset?: number): Promise<SearchHit[]>;
     similarTitles(text: string, limit?: number): Promise<TitleMatch[]>;
   };
   readonly comments: {
@@ -68,6 +68,8 @@ export interface Store {
     staleness(): Promise<MatviewStaleness[]>;
   };
   readiness(): Promise<Readiness>;
+  /** True while callers queue for connections four deep per pooled connection: time to shed load. */
+  saturated(): boolean;
   close(): Promise<void>;
 }
 
@@ -102,7 +104,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     },
     feed: { page: (o) => feedPage(cluster, o) },
     search: {
-      articles: (text, limit) => search(cluster, text, limit),
+      articles: (text, limit, offset) => search(cluster, text, limit, offset),
       similarTitles: (text, limit) => findSimilarTitles(cluster, text, limit),
     },
     comments: {
@@ -130,6 +132,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
         return { ready: false, database: { reachable: false, migrations: null, error: (e as Error).message } };
       }
     },
+    saturated: () => cluster.pool.waitingCount > 4 * cluster.pool.options.max,
     close: () => cluster.close(),
   };
 }

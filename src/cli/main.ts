@@ -5,6 +5,7 @@ import { isPgpressError } from '../errors/index.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 import { doctorCommand } from './doctor.ts';
+import { tokenCommand } from './token.ts';
 import { seedCommand } from './seed.ts';
 import { maintainCommand } from './maintain.ts';
 import { migrateEventsCommand } from './migrateEvents.ts';
@@ -18,6 +19,13 @@ const program = new Command()
 
 program.command('serve').description('start the HTTP API (and an embedded PostgreSQL when DATABASE_URL is unset)').action(() => serveCommand(loadSettings()));
 migrateCommand(program, loadSettings);
+program
+  .command('token')
+  .description('mint a bearer token for development (signed with JWT_SECRET or the generated secret)')
+  .requiredOption('--user <id>', 'user id the token acts as')
+  .option('--role <role>', 'author, editor or admin', 'author')
+  .option('--ttl <seconds>', 'lifetime in seconds', '3600')
+  .action((opts: { user: string; role: string; ttl: string }) => tokenCommand(loadSettings(), opts));
 seedCommand(program, loadSettings);
 maintainCommand(program, loadSettings);
 migrateEventsCommand(program, loadSettings);

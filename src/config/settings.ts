@@ -42,6 +42,11 @@ export const settingsSchema = z.object({
   DB_NAMED_STATEMENTS: bool.default('true'),
   REDIS_URL: redisUrl.optional(),
   SHUTDOWN_GRACE_MS: intIn(0, 600_000).default(10_000),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  BODY_LIMIT_BYTES: intIn(1024, 104_857_600).default(1_048_576),
+  RATE_LIMIT_MAX: intIn(0, 1_000_000).default(600),
+  RATE_LIMIT_WINDOW_MS: intIn(1000, 3_600_000).default(60_000),
+  SHED_EVENT_LOOP_DELAY_MS: intIn(0, 60_000).default(200),
   PARTITION_MONTHS_AHEAD: intIn(0, 36).default(3),
   EVENTS_RETENTION_MONTHS: intIn(0, 1200).default(13),
   AUDIT_RETENTION_MONTHS: intIn(0, 1200).default(84),
@@ -73,6 +78,16 @@ export interface Settings {
   };
   readonly redisUrl: string | undefined;
   readonly shutdownGraceMs: number;
+  /** HS256 secret for bearer tokens; unset → generated once under dataDir (see http/jwtSecret.ts). */
+  readonly jwtSecret: string | undefined;
+  readonly http: {
+    readonly bodyLimit: number;
+    /** Requests per client per window; 0 turns rate limiting off. */
+    readonly rateLimitMax: number;
+    readonly rateLimitWindowMs: number;
+    /** Shed load (503) when event-loop delay passes this; 0 turns it off. */
+    readonly shedEventLoopDelayMs: number;
+  };
   /** Partition maintenance (`pgpress maintain`); retention 0 keeps every month. */
   readonly maintenance: {
     readonly monthsAhead: number;
@@ -113,7 +128,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (!result.success) {
     const problems = result.error.issues.map((i) => {
       const name = String(i.path[0]);
-      const shown = /URL$/.test(name) ? redactUrl(input[name] ?? '') : JSON.stringify(input[name]);
+      const shown = /URL$/.test(name) ? redactUrl(input[name] ?? '') : /SECRET/.test(name) ? '<hidden>' : JSON.stringify(input[name]);
       return `${name}=${shown}: ${i.message}`;
     });
     throw new PgpressError('PGP_CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -138,6 +153,13 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     }),
     redisUrl: p.REDIS_URL,
     shutdownGraceMs: p.SHUTDOWN_GRACE_MS,
+    jwtSecret: p.JWT_SECRET,
+    http: Object.freeze({
+      bodyLimit: p.BODY_LIMIT_BYTES,
+      rateLimitMax: p.RATE_LIMIT_MAX,
+      rateLimitWindowMs: p.RATE_LIMIT_WINDOW_MS,
+      shedEventLoopDelayMs: p.SHED_EVENT_LOOP_DELAY_MS,
+    }),
     maintenance: Object.freeze({
       monthsAhead: p.PARTITION_MONTHS_AHEAD,
       eventsRetentionMonths: p.EVENTS_RETENTION_MONTHS,
@@ -149,5 +171,6 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   };
   secret(settings, 'databaseUrl');
   secret(settings, 'redisUrl');
+  secret(settings, 'jwtSecret');
   return Object.freeze(settings);
 }

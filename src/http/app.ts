@@ -1,19 +1,33 @@
 // buildApp: the Fastify application over a Store.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import type { TokenService } from '../security/tokens.ts';
 import type { Store } from '../store.ts';
 import { handleError } from './errors.ts';
+import { installJsonParser } from './jsonBody.ts';
+import { installLoadShedding } from './loadShedding.ts';
+import { installOpenApi } from './openapi.ts';
+import { installRateLimit } from './rateLimit.ts';
 import { articleRoutes } from './routes/articles.ts';
+import { commentRoutes } from './routes/comments.ts';
+import { engagementRoutes } from './routes/engagement.ts';
+import { feedRoutes } from './routes/feed.ts';
 import { healthRoutes } from './routes/health.ts';
 import { userRoutes } from './routes/users.ts';
 
 /** What the HTTP app needs. */
 export interface AppOptions {
   store: Store;
+  tokens: TokenService;
   logger?: Logger;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Requests per client per window (default 600 per minute; 0 turns it off). */
+  rateLimit?: { max: number; windowMs: number; redis?: Redis };
+  /** Event-loop delay (ms) past which requests are shed with 503 (default 200; 0 turns it off). */
+  shedEventLoopDelayMs?: number;
 }
 
 /** Builds (but does not start) the HTTP API. */
@@ -29,15 +43,27 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
-  app.addHook('onSend', async (req, reply) => {
+  app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ code: 'PGP_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.`, requestId: String(req.id) });
   });
-  await app.register(healthRoutes, { store: opts.store });
-  await app.register(userRoutes, { store: opts.store });
-  await app.register(articleRoutes, { store: opts.store });
+  installJsonParser(app);
+  installLoadShedding(app, {
+    maxEventLoopDelayMs: opts.shedEventLoopDelayMs ?? 200,
+    saturated: () => opts.store.saturated(),
+  });
+  const rl = opts.rateLimit ?? { max: 600, windowMs: 60_000 };
+  await installRateLimit(app, rl);
+  await installOpenApi(app);
+  const deps = { store: opts.store, tokens: opts.tokens };
+  await app.register(healthRoutes, deps);
+  await app.register(userRoutes, deps);
+  await app.register(articleRoutes, deps);
+  await app.register(feedRoutes, deps);
+  await app.register(commentRoutes, deps);
+  await app.register(engagementRoutes, deps);
   return app;
 }

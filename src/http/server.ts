@@ -7,6 +7,9 @@ import { PgpressError } from '../errors/index.ts';
 import { migrate } from '../migrate/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createStore, type Store } from '../store.ts';
+import { Redis } from 'ioredis';
+import { resolveJwtSecret } from '../security/jwtSecret.ts';
+import { tokenService } from '../security/tokens.ts';
 import { buildApp } from './app.ts';
 
 /** A running service. */
@@ -23,6 +26,7 @@ export interface RunningServer {
 export async function startServer(settings: Settings, logger: Logger): Promise<RunningServer> {
   let embedded: EmbeddedServer | undefined;
   let store: Store | undefined;
+  let redis: Redis | undefined;
   try {
     let url = settings.databaseUrl;
     if (url === undefined) {
@@ -40,7 +44,20 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       logger.info({ applied: applied.length }, 'migrations current');
     }
     store = await createStore({ url, pool: settings.pool, migrationsDir: dir });
-    const app = await buildApp({ store, logger });
+    const tokens = tokenService(resolveJwtSecret(settings.jwtSecret, settings.dataDir));
+    if (settings.redisUrl !== undefined) {
+      // No offline queue: while Redis is down, rate-limit checks fail fast and are skipped.
+      redis = new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+      redis.on('error', (e: Error) => logger.warn({ err: e.message }, 'redis unavailable: rate limits apply per instance'));
+    }
+    const app = await buildApp({
+      store,
+      tokens,
+      logger,
+      bodyLimit: settings.http.bodyLimit,
+      rateLimit: { max: settings.http.rateLimitMax, windowMs: settings.http.rateLimitWindowMs, ...(redis ? { redis } : {}) },
+      shedEventLoopDelayMs: settings.http.shedEventLoopDelayMs,
+    });
     try {
       await app.listen({ host: settings.host, port: settings.port });
     } catch (e) {
@@ -56,33 +73,39 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     const port = typeof address === 'object' && address ? address.port : settings.port;
     const openStore = store;
     const openEmbedded = embedded;
+    const openRedis = redis;
     let closing: Promise<void> | undefined;
     return {
       url: `http://${settings.host}:${port}`,
       app,
       store: openStore,
-      close: () => (closing ??= shutdown(app, openStore, openEmbedded, settings.shutdownGraceMs, logger)),
+      close: () => (closing ??= shutdown(app, openStore, openRedis, openEmbedded, settings.shutdownGraceMs, logger)),
     };
   } catch (e) {
     await store?.close().catch(() => undefined);
+    redis?.disconnect();
     await embedded?.stop().catch(() => undefined);
     throw e;
   }
 }
 
-async function shutdown(app: FastifyInstance, store: Store, embedded: EmbeddedServer | undefined, graceMs: number, logger: Logger): Promise<void> {
+async function shutdown(app: FastifyInstance, store: Store, redis: Redis | undefined, embedded: EmbeddedServer | undefined, graceMs: number, logger: Logger): Promise<void> {
   logger.info('shutting down: draining HTTP requests');
   // In-flight requests finish; past the grace period the remaining connections are cut.
   const timer = setTimeout(() => {
     logger.warn({ graceMs }, 'grace period over: closing remaining HTTP connections');
     app.server.closeAllConnections();
   }, graceMs);
+  // Keep-alive connections turn idle as their last response goes out: close them as they do.
+  const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
   try {
     await app.close();
   } finally {
     clearTimeout(timer);
+    clearInterval(reaper);
   }
   await store.close();
+  redis?.disconnect();
   if (embedded) {
     logger.info('stopping the embedded PostgreSQL');
     await embedded.stop();

@@ -1,20 +1,13 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
 import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { buildApp } from '../../src/http/app.ts';
-import { createStore, type Store } from '../../src/store.ts';
+import { createStore } from '../../src/store.ts';
+import { testApp } from '../harness/testApp.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
 
-// Top-level, not in before(): testDatabase registers its own after() on the file.
-const { url } = await testDatabase();
-const store: Store = await createStore({ url, pool: { max: 4 } });
-const app: FastifyInstance = await buildApp({ store });
-after(async () => {
-  await app.close();
-  await store.close();
-});
+const { app, url, bearer, tokens } = await testApp();
 
 async function newUser(username: string): Promise<number> {
   const res = await app.inject({ method: 'POST', url: '/v1/users', payload: { email: `${username}@example.com`, username, displayName: username } });
@@ -44,7 +37,8 @@ test('an article is stored and read back by id', async () => {
   const created = await app.inject({
     method: 'POST',
     url: '/v1/articles',
-    payload: { authorId, title: 'Hello, PostgreSQL!', body: 'Body text', status: 'published', tags: ['pg', 'intro'], metadata: { lang: 'en' } },
+    headers: { authorization: bearer(authorId) },
+    payload: { title: 'Hello, PostgreSQL!', body: 'Body text', status: 'published', tags: ['pg', 'intro'], metadata: { lang: 'en' } },
   });
   assert.equal(created.statusCode, 201, created.body);
   const a = created.json();
@@ -74,7 +68,7 @@ test('bad input is a 400 that names the field, and nothing is written', async ()
   const authorId = await newUser('bob');
   const before = await count('articles');
   const cases: Array<[unknown, RegExp]> = [
-    [{ title: 'x' }, /"authorId" is required/],
+    [{}, /"title" is required/],
     [{ authorId, title: '' }, /title must NOT have fewer than 1 characters/],
     [{ authorId, title: 'x', bogus: 1 }, /unknown field "bogus"/],
     [{ authorId: '1', title: 'x' }, /authorId must be integer/],
@@ -83,17 +77,17 @@ test('bad input is a 400 that names the field, and nothing is written', async ()
     [{ authorId, title: 'x', tags: ['a', 'a'] }, /tags must NOT have duplicate items/],
   ];
   for (const [payload, message] of cases) {
-    const res = await app.inject({ method: 'POST', url: '/v1/articles', payload: payload as object });
+    const res = await app.inject({ method: 'POST', url: '/v1/articles', headers: { authorization: bearer(authorId, 'editor') }, payload: payload as object });
     assert.equal(res.statusCode, 400, JSON.stringify(payload));
     assert.equal(res.json().code, 'PGP_VALIDATION');
     assert.match(res.json().message, message);
   }
-  const malformed = await app.inject({ method: 'POST', url: '/v1/articles', headers: { 'content-type': 'application/json' }, payload: '{"authorId":1,' });
+  const malformed = await app.inject({ method: 'POST', url: '/v1/articles', headers: { 'content-type': 'application/json', authorization: bearer(authorId) }, payload: '{"title":"x",' });
   assert.equal(malformed.statusCode, 400);
   assert.equal((await app.inject('/v1/articles/abc')).statusCode, 400);
   assert.equal((await app.inject('/v1/articles/0')).statusCode, 400);
   assert.equal((await app.inject('/v1/articles/99999999999999999999')).statusCode, 400);
-  const huge = await app.inject({ method: 'POST', url: '/v1/articles', payload: { authorId, title: 'x', body: 'y'.repeat(1_100_000) } });
+  const huge = await app.inject({ method: 'POST', url: '/v1/articles', headers: { authorization: bearer(authorId) }, payload: { title: 'x', body: 'y'.repeat(1_100_000) } });
   assert.equal(huge.statusCode, 413);
   assert.equal(huge.json().code, 'PGP_PAYLOAD_TOO_LARGE');
   assert.equal(await count('articles'), before);
@@ -101,14 +95,14 @@ test('bad input is a 400 that names the field, and nothing is written', async ()
 
 test('an unknown author is 422, a taken slug 409, a taken username 409', async () => {
   const authorId = await newUser('carol');
-  const noAuthor = await app.inject({ method: 'POST', url: '/v1/articles', payload: { authorId: 424242, title: 'x' } });
+  const noAuthor = await app.inject({ method: 'POST', url: '/v1/articles', headers: { authorization: bearer(1, 'admin') }, payload: { authorId: 424242, title: 'x' } });
   assert.equal(noAuthor.statusCode, 422);
   assert.equal(noAuthor.json().message, 'Author 424242 does not exist.');
   assert.doesNotMatch(noAuthor.body, /violates|constraint|fkey/, 'database internals stay inside');
 
-  const first = await app.inject({ method: 'POST', url: '/v1/articles', payload: { authorId, title: 'One', slug: 'same-slug' } });
+  const first = await app.inject({ method: 'POST', url: '/v1/articles', headers: { authorization: bearer(authorId) }, payload: { title: 'One', slug: 'same-slug' } });
   assert.equal(first.statusCode, 201);
-  const second = await app.inject({ method: 'POST', url: '/v1/articles', payload: { authorId, title: 'Two', slug: 'same-slug' } });
+  const second = await app.inject({ method: 'POST', url: '/v1/articles', headers: { authorization: bearer(authorId) }, payload: { title: 'Two', slug: 'same-slug' } });
   assert.equal(second.statusCode, 409);
   assert.equal(second.json().code, 'PGP_CONFLICT');
 
@@ -120,7 +114,7 @@ test('an unknown author is 422, a taken slug 409, a taken username 409', async (
 test('readyz is 503 when migrations are pending', async () => {
   const empty = await testDatabase({ empty: true });
   const bare = await createStore({ url: empty.url, pool: { max: 1 } });
-  const bareApp = await buildApp({ store: bare });
+  const bareApp = await buildApp({ store: bare, tokens });
   try {
     const res = await bareApp.inject('/readyz');
     assert.equal(res.statusCode, 503);

@@ -40,7 +40,7 @@ await c.query('VACUUM ANALYZE articles');
 await c.query('ANALYZE article_events');
 
 test('full-text search uses the GIN index on the tsvector, ranks and highlights', async () => {
-  const plan = await explain(c, searchArticles.text, ['zeppelin -quokka', 10]);
+  const plan = await explain(c, searchArticles.text, ['zeppelin -quokka', 10, 0]);
   assert.ok(usesIndex(plan, 'articles_search_idx').some((n) => n['Node Type'] === 'Bitmap Index Scan'), summary(plan));
   const hits = await search(cluster, 'zeppelin -quokka');
   assert.equal(hits.length, 2);

@@ -2,7 +2,7 @@
 // cleanly on SIGTERM, keeps its data across restarts, and refuses a second instance.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,8 +49,10 @@ async function waitReady(base: string, s: Serve, timeoutMs = 90_000): Promise<vo
   throw new Error(`not ready after ${timeoutMs} ms:\n${s.output()}`);
 }
 
-async function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function postJson(url: string, body: unknown, token?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -63,7 +65,12 @@ test('serve starts an embedded PostgreSQL, survives SIGTERM and restart, and ref
   await waitReady(base, first);
   const user = await postJson(`${base}/v1/users`, { email: 'e2e@example.com', username: 'e2e_user', displayName: 'E2E' });
   assert.equal(user.status, 201);
-  const article = await postJson(`${base}/v1/articles`, { authorId: user.json.id, title: 'Survives restarts', body: 'durable' });
+  const token = execFileSync(process.execPath, [join(root, 'bin/pgpress.js'), 'token', '--user', String(user.json.id)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  }).trim();
+  const article = await postJson(`${base}/v1/articles`, { title: 'Survives restarts', body: 'durable', status: 'published' }, token);
   assert.equal(article.status, 201);
 
   // A second instance on the same data directory fails with a clear message and harms nothing.

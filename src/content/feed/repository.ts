@@ -2,7 +2,7 @@
 import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
-import { feedFirstPage, feedNextPage } from './queries.ts';
+import { authorFeedFirstPage, authorFeedNextPage, feedFirstPage, feedNextPage, tagFeedFirstPage, tagFeedNextPage } from './queries.ts';
 
 /** One entry of the feed (what a list shows, not the body). */
 export interface FeedItem {
@@ -42,13 +42,29 @@ function decodeCursor(cursor: string): [string, string] {
   throw new PgpressError('PGP_VALIDATION', 'The cursor is not one this feed handed out.', { details: { field: 'cursor' } });
 }
 
+/** Which page of which feed: everything, one author's, or one tag's (not both). */
+export interface FeedOptions {
+  limit?: number;
+  cursor?: string | null;
+  authorId?: number;
+  tag?: string;
+}
+
 /** Returns a page of published articles, newest first, after `cursor` (from the previous page). */
-export async function feedPage(db: Queryable, opts: { limit?: number; cursor?: string | null } = {}): Promise<FeedPage> {
+export async function feedPage(db: Queryable, opts: FeedOptions = {}): Promise<FeedPage> {
   const limit = opts.limit ?? 20;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PgpressError('PGP_VALIDATION', 'limit must be between 1 and 100.', { details: { field: 'limit' } });
+  if (opts.authorId !== undefined && opts.tag !== undefined) throw new PgpressError('PGP_VALIDATION', 'Filter the feed by author or by tag, not both.', { details: { field: 'tag' } });
+  const [first, next, filter] =
+    opts.authorId !== undefined
+      ? [authorFeedFirstPage, authorFeedNextPage, [opts.authorId]]
+      : opts.tag !== undefined
+        ? [tagFeedFirstPage, tagFeedNextPage, [opts.tag]]
+        : [feedFirstPage, feedNextPage, []];
+  // First pages take (limit, filter?); next pages (limit, cursor microseconds, cursor id, filter?).
   const { rows } = opts.cursor
-    ? await db.query<FeedRow>(feedNextPage, [limit, ...decodeCursor(opts.cursor)])
-    : await db.query<FeedRow>(feedFirstPage, [limit]);
+    ? await db.query<FeedRow>(next, [limit, ...decodeCursor(opts.cursor), ...filter])
+    : await db.query<FeedRow>(first, [limit, ...filter]);
   const last = rows.at(-1);
   return {
     items: rows.map((r) => ({ id: toId(r.id), authorId: toId(r.author_id), title: r.title, slug: r.slug, publishedAt: r.published_at.toISOString() })),

@@ -11,7 +11,7 @@ export const searchArticles = sql(
      FROM articles a, websearch_to_tsquery('english', $1) AS q
      WHERE a.search @@ q AND a.status = 'published'
      ORDER BY rank DESC, a.id DESC
-     LIMIT $2
+     LIMIT $2 OFFSET $3
    )
    SELECT id, title, slug, published_at, rank,
           ts_headline('english', body, q, 'StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=20, MinWords=8') AS snippet

@@ -27,10 +27,16 @@ function checkInput(text: string, limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PgpressError('PGP_VALIDATION', 'limit must be between 1 and 100.', { details: { field: 'limit' } });
 }
 
-/** Full-text search over published articles, best first. */
-export async function search(db: Queryable, text: string, limit = 10): Promise<SearchHit[]> {
+/** Deepest offset a search page may start at: ranking deeper pages costs more than they are worth. */
+export const MAX_SEARCH_OFFSET = 1000;
+
+/** Full-text search over published articles, best first; `offset` hits are skipped (pagination). */
+export async function search(db: Queryable, text: string, limit = 10, offset = 0): Promise<SearchHit[]> {
   checkInput(text, limit);
-  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(searchArticles, [text, limit]);
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_SEARCH_OFFSET) {
+    throw new PgpressError('PGP_VALIDATION', `offset must be between 0 and ${MAX_SEARCH_OFFSET}.`, { details: { field: 'offset' } });
+  }
+  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(searchArticles, [text, limit, offset]);
   return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: r.published_at?.toISOString() ?? null, rank: r.rank, snippet: r.snippet }));
 }
 

@@ -1,21 +1,79 @@
-// Article routes: create and read.
-import type { FastifyInstance } from 'fastify';
-import type { NewArticle } from '../../content/articles/repository.ts';
-import type { Store } from '../../store.ts';
+// Article routes: create, read (drafts only to their author and editors), update with optimistic
+// locking, publish, archive.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Article, ArticlePatch, NewArticle } from '../../content/articles/repository.ts';
+import { PgpressError } from '../../errors/index.ts';
+import { actorOf, assertMayChange, mayChange, optionalActor, requireActor } from '../auth.ts';
 import { errorBodySchema } from '../errors.ts';
-import { article, articleBody, idParams } from './schemas.ts';
+import type { RouteDeps } from './deps.ts';
+import { article, articleBody, articlePatchBody, idParams, slugParams, versionBody } from './schemas.ts';
 
-/** POST /v1/articles, GET /v1/articles/:id. */
-export async function articleRoutes(app: FastifyInstance, opts: { store: Store }): Promise<void> {
-  app.post<{ Body: NewArticle }>(
+type ArticleBody = Omit<NewArticle, 'authorId'> & { authorId?: number };
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/** Published articles are public; a draft or archived one is visible only to who may change it. */
+function readable(a: Article, req: FastifyRequest): Article {
+  if (a.status === 'published' || mayChange(req.actor, a.authorId)) return a;
+  throw new PgpressError('PGP_NOT_FOUND', `Article ${a.id} does not exist.`);
+}
+
+/** POST/GET/PATCH /v1/articles…, POST /v1/articles/:id/publish|archive. */
+export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
+  const { store, tokens } = opts;
+  const errors = { '4xx': errorBodySchema };
+  const writer = { preHandler: requireActor(tokens) };
+  const reader = { preHandler: optionalActor(tokens) };
+
+  /** Loads the article and checks the actor may change it (authors: their own only). */
+  async function ownedBy(req: IdRequest): Promise<{ id: number; actorId: number }> {
+    const actor = actorOf(req);
+    const id = Number(req.params.id);
+    assertMayChange(actor, (await store.articles.get(id)).authorId);
+    return { id, actorId: actor.userId };
+  }
+
+  app.post<{ Body: ArticleBody }>(
     '/v1/articles',
-    { schema: { body: articleBody, response: { 201: article, '4xx': errorBodySchema } } },
-    async (req, reply) => reply.status(201).send(await opts.store.articles.create(req.body)),
+    { ...writer, schema: { security: [{ bearer: [] }], body: articleBody, response: { 201: article, ...errors } } },
+    async (req, reply) => {
+      const actor = actorOf(req);
+      // Authors write as themselves; editors and admins may write on someone's behalf.
+      const authorId = req.body.authorId ?? actor.userId;
+      assertMayChange(actor, authorId);
+      return reply.status(201).send(await store.articles.create({ ...req.body, authorId }, { actorId: actor.userId }));
+    },
   );
 
   app.get<{ Params: { id: string } }>(
     '/v1/articles/:id',
-    { schema: { params: idParams, response: { 200: article, '4xx': errorBodySchema } } },
-    async (req) => opts.store.articles.get(Number(req.params.id)),
+    { ...reader, schema: { params: idParams, response: { 200: article, ...errors } } },
+    async (req) => readable(await store.articles.get(Number(req.params.id)), req),
   );
+
+  app.get<{ Params: { slug: string } }>(
+    '/v1/articles/by-slug/:slug',
+    { ...reader, schema: { params: slugParams, response: { 200: article, ...errors } } },
+    async (req) => readable(await store.articles.getBySlug(req.params.slug), req),
+  );
+
+  app.patch<{ Params: { id: string }; Body: ArticlePatch & { version: number } }>(
+    '/v1/articles/:id',
+    { ...writer, schema: { security: [{ bearer: [] }], params: idParams, body: articlePatchBody, response: { 200: article, ...errors } } },
+    async (req) => {
+      const { id, actorId } = await ownedBy(req);
+      const { version, ...patch } = req.body;
+      return store.articles.update(id, version, patch, { actorId });
+    },
+  );
+
+  for (const action of ['publish', 'archive'] as const) {
+    app.post<{ Params: { id: string }; Body: { version: number } }>(
+      `/v1/articles/:id/${action}`,
+      { ...writer, schema: { security: [{ bearer: [] }], params: idParams, body: versionBody, response: { 200: article, ...errors } } },
+      async (req) => {
+        const { id, actorId } = await ownedBy(req);
+        return store.articles[action](id, req.body.version, { actorId });
+      },
+    );
+  }
 }

@@ -1,9 +1,9 @@
 // Liveness and readiness probes.
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../../store.ts';
+import type { RouteDeps } from './deps.ts';
 
 /** GET /healthz (process alive) and GET /readyz (database reachable, migrations current). */
-export async function healthRoutes(app: FastifyInstance, opts: { store: Store }): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {

@@ -36,7 +36,7 @@ export const user = {
 
 export const articleBody = {
   type: 'object',
-  required: ['authorId', 'title'],
+  required: ['title'],
   additionalProperties: false,
   properties: {
     authorId: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
@@ -66,4 +66,197 @@ export const article = {
     updatedAt: { type: 'string', format: 'date-time' },
     publishedAt: { type: ['string', 'null'], format: 'date-time' },
   },
+} as const;
+
+/** A whole number in a query string (no coercion happens, so it is matched as text). */
+export const digits = { type: 'string', pattern: '^[0-9]{1,9}$' } as const;
+
+/** Parses a digits query value and clamps it to [min, max]; absent → fallback. */
+export function clampInt(raw: string | undefined, min: number, max: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  return Math.min(max, Math.max(min, Number(raw)));
+}
+
+/** A row version for optimistic locking. */
+const version = { type: 'integer', minimum: 1, maximum: 2_147_483_647 } as const;
+
+export const versionBody = {
+  type: 'object',
+  required: ['version'],
+  additionalProperties: false,
+  properties: { version },
+} as const;
+
+export const articlePatchBody = {
+  type: 'object',
+  required: ['version'],
+  additionalProperties: false,
+  minProperties: 2,
+  properties: {
+    version,
+    title: articleBody.properties.title,
+    body: articleBody.properties.body,
+    slug: articleBody.properties.slug,
+    tags: articleBody.properties.tags,
+    metadata: articleBody.properties.metadata,
+  },
+} as const;
+
+export const userPatchBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: { displayName: userBody.properties.displayName, bio: userBody.properties.bio },
+} as const;
+
+export const slugParams = {
+  type: 'object',
+  required: ['slug'],
+  additionalProperties: false,
+  properties: { slug: { type: 'string', maxLength: 200, pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' } },
+} as const;
+
+export const feedQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: digits,
+    cursor: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' },
+    tag: { type: 'string', minLength: 1, maxLength: 50 },
+    author: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' },
+  },
+} as const;
+
+export const feedPageSchema = {
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'authorId', 'title', 'slug', 'publishedAt'],
+        properties: { id: { type: 'integer' }, authorId: { type: 'integer' }, title: { type: 'string' }, slug: { type: 'string' }, publishedAt: { type: 'string', format: 'date-time' } },
+      },
+    },
+    nextCursor: { type: ['string', 'null'] },
+  },
+} as const;
+
+export const searchQuery = {
+  type: 'object',
+  required: ['q'],
+  additionalProperties: false,
+  properties: { q: { type: 'string', minLength: 1, maxLength: 500 }, limit: digits, page: digits },
+} as const;
+
+export const searchPageSchema = {
+  type: 'object',
+  required: ['items', 'page', 'nextPage'],
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'title', 'slug', 'rank', 'snippet'],
+        properties: { id: { type: 'integer' }, title: { type: 'string' }, slug: { type: 'string' }, publishedAt: { type: ['string', 'null'] }, rank: { type: 'number' }, snippet: { type: 'string' } },
+      },
+    },
+    page: { type: 'integer' },
+    nextPage: { type: ['integer', 'null'] },
+  },
+} as const;
+
+export const titleMatchesSchema = {
+  type: 'object',
+  required: ['items'],
+  properties: {
+    items: {
+      type: 'array',
+      items: { type: 'object', required: ['id', 'title', 'slug', 'score'], properties: { id: { type: 'integer' }, title: { type: 'string' }, slug: { type: 'string' }, score: { type: 'number' } } },
+    },
+  },
+} as const;
+
+export const comment = {
+  type: 'object',
+  required: ['id', 'articleId', 'authorId', 'parentId', 'body', 'createdAt', 'deletedAt'],
+  properties: {
+    id: { type: 'integer' },
+    articleId: { type: 'integer' },
+    authorId: { type: 'integer' },
+    parentId: { type: ['integer', 'null'] },
+    body: { type: ['string', 'null'] },
+    createdAt: { type: 'string', format: 'date-time' },
+    deletedAt: { type: ['string', 'null'], format: 'date-time' },
+  },
+} as const;
+
+export const commentBody = {
+  type: 'object',
+  required: ['body'],
+  additionalProperties: false,
+  properties: {
+    body: { type: 'string', minLength: 1, maxLength: 10_000 },
+    parentId: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+  },
+} as const;
+
+export const commentsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { after: { type: 'string', pattern: '^[0-9]{1,15}$' }, limit: digits },
+} as const;
+
+const eventItem = {
+  type: 'object',
+  required: ['articleId', 'kind'],
+  additionalProperties: false,
+  properties: {
+    articleId: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+    kind: { type: 'string', enum: ['view', 'like', 'share', 'read_time'] },
+    readMs: { type: 'integer', minimum: 0, maximum: 86_400_000 },
+    occurredAt: { type: 'string', format: 'date-time', maxLength: 40 },
+  },
+} as const;
+
+/** Largest batch accepted over HTTP (the library takes up to 10,000). */
+export const MAX_HTTP_EVENT_BATCH = 1000;
+
+export const eventBody = eventItem;
+export const eventBatchBody = {
+  type: 'object',
+  required: ['events'],
+  additionalProperties: false,
+  properties: { events: { type: 'array', minItems: 1, maxItems: MAX_HTTP_EVENT_BATCH, items: eventItem } },
+} as const;
+
+export const articleStats = {
+  type: 'object',
+  required: ['articleId', 'authorId', 'views', 'uniqueViewers', 'likes', 'shares', 'comments', 'computedAt'],
+  properties: Object.fromEntries(
+    [
+      ['articleId', 'integer'], ['authorId', 'integer'], ['views', 'integer'], ['uniqueViewers', 'integer'], ['likes', 'integer'], ['shares', 'integer'],
+      ['comments', 'integer'], ['readMsTotal', 'integer'], ['readMsAvg', ['number', 'null']], ['views7d', 'integer'], ['views30d', 'integer'],
+      ['engagement7d', 'integer'], ['engagement30d', 'integer'], ['lastEventAt', ['string', 'null']], ['computedAt', 'string'],
+    ].map(([k, t]) => [k, { type: t }]),
+  ),
+} as const;
+
+export const userStats = {
+  type: 'object',
+  required: ['userId', 'articlesWritten', 'computedAt'],
+  properties: Object.fromEntries(
+    [
+      ['userId', 'integer'], ['articlesWritten', 'integer'], ['articlesPublished', 'integer'], ['commentsWritten', 'integer'], ['viewsReceived', 'integer'],
+      ['likesReceived', 'integer'], ['sharesReceived', 'integer'], ['commentsReceived', 'integer'], ['engagementReceived', 'integer'],
+      ['activeDays', 'integer'], ['lastActiveAt', ['string', 'null']], ['computedAt', 'string'],
+    ].map(([k, t]) => [k, { type: t }]),
+  ),
+} as const;
+
+export const topQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { window: { type: 'string', enum: ['7d', '30d', 'all'] }, limit: digits },
 } as const;

@@ -1,0 +1,46 @@
+// Load shedding: 503 + Retry-After while the event loop lags or the database pool is saturated.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { FastifyInstance } from 'fastify';
+import { PgpressError } from '../errors/index.ts';
+
+/** When to shed. */
+export interface SheddingOptions {
+  /** Shed while the event loop's p99 delay over the last sample exceeds this (0: never). */
+  maxEventLoopDelayMs: number;
+  /** Extra pressure signal, e.g. callers queued on the database pool. */
+  saturated?: () => boolean;
+  /** Seconds a shed client is told to wait. */
+  retryAfterSeconds?: number;
+  /** Paths that always answer (liveness). */
+  exempt?: readonly string[];
+}
+
+const SAMPLE_MS = 500;
+
+/** Registers an onRequest hook that refuses work under pressure; probes stay exempt. */
+export function installLoadShedding(app: FastifyInstance, opts: SheddingOptions): void {
+  const exempt = new Set(opts.exempt ?? ['/healthz']);
+  const retryAfter = String(opts.retryAfterSeconds ?? 1);
+  let lagging = false;
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.maxEventLoopDelayMs > 0) {
+    const histogram = monitorEventLoopDelay({ resolution: 10 });
+    histogram.enable();
+    timer = setInterval(() => {
+      lagging = histogram.percentile(99) / 1e6 > opts.maxEventLoopDelayMs;
+      histogram.reset();
+    }, SAMPLE_MS);
+    timer.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      histogram.disable();
+    });
+  }
+  app.addHook('onRequest', async (req, reply) => {
+    if (exempt.has(req.url.split('?')[0]!)) return;
+    if (lagging || opts.saturated?.()) {
+      void reply.header('retry-after', retryAfter);
+      throw new PgpressError('PGP_OVERLOADED', 'The server is overloaded; retry after the time in the Retry-After header.');
+    }
+  });
+}

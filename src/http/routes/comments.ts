@@ -1,0 +1,48 @@
+// Comment routes: list an article's comments, comment, delete one's own comment.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PgpressError } from '../../errors/index.ts';
+import { actorOf, mayChange, optionalActor, requireActor } from '../auth.ts';
+import { errorBodySchema } from '../errors.ts';
+import type { RouteDeps } from './deps.ts';
+import { clampInt, comment, commentBody, commentsQuery, idParams } from './schemas.ts';
+
+/** GET/POST /v1/articles/:id/comments, DELETE /v1/comments/:id. */
+export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
+  const { store, tokens } = opts;
+  const errors = { '4xx': errorBodySchema };
+
+  /** Comments hang off articles the caller can read: a draft's are as hidden as the draft. */
+  async function assertReadable(req: FastifyRequest, articleId: number): Promise<void> {
+    const a = await store.articles.get(articleId);
+    if (a.status !== 'published' && !mayChange(req.actor, a.authorId)) throw new PgpressError('PGP_NOT_FOUND', `Article ${articleId} does not exist.`);
+  }
+
+  app.get<{ Params: { id: string }; Querystring: { after?: string; limit?: string } }>(
+    '/v1/articles/:id/comments',
+    { preHandler: optionalActor(tokens), schema: { params: idParams, querystring: commentsQuery, response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: comment } } }, ...errors } } },
+    async (req) => {
+      const articleId = Number(req.params.id);
+      await assertReadable(req, articleId);
+      const items = await store.comments.list(articleId, { afterId: Number(req.query.after ?? 0), limit: clampInt(req.query.limit, 1, 200, 50) });
+      return { items };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { body: string; parentId?: number } }>(
+    '/v1/articles/:id/comments',
+    { preHandler: requireActor(tokens), schema: { security: [{ bearer: [] }], params: idParams, body: commentBody, response: { 201: comment, ...errors } } },
+    async (req, reply) => {
+      const actor = actorOf(req);
+      const articleId = Number(req.params.id);
+      await assertReadable(req, articleId);
+      const created = await store.comments.create({ articleId, authorId: actor.userId, body: req.body.body, parentId: req.body.parentId ?? null }, { actorId: actor.userId });
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/comments/:id',
+    { preHandler: requireActor(tokens), schema: { security: [{ bearer: [] }], params: idParams, response: { 200: comment, ...errors } } },
+    async (req) => store.comments.delete(Number(req.params.id), { actorId: actorOf(req).userId }),
+  );
+}

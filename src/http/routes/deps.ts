@@ -1,0 +1,9 @@
+// What every route plugin receives.
+import type { TokenService } from '../../security/tokens.ts';
+import type { Store } from '../../store.ts';
+
+/** The store the routes call and the token service that authenticates writes. */
+export interface RouteDeps {
+  store: Store;
+  tokens: TokenService;
+}

@@ -1,0 +1,54 @@
+// Engagement events in, analytics out (read from the materialized views).
+import type { FastifyInstance } from 'fastify';
+import type { ArticleEvent } from '../../content/events/repository.ts';
+import { optionalActor } from '../auth.ts';
+import { errorBodySchema } from '../errors.ts';
+import type { RouteDeps } from './deps.ts';
+import { articleStats, clampInt, eventBatchBody, eventBody, idParams, topQuery, userStats } from './schemas.ts';
+
+type EventInput = Omit<ArticleEvent, 'userId'>;
+
+/** POST /v1/events, POST /v1/events/batch, GET /v1/analytics/…. */
+export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
+  const { store, tokens } = opts;
+  const errors = { '4xx': errorBodySchema };
+  // Readers may be anonymous; a token, when sent, attributes the events to its user (never the body).
+  const reader = { preHandler: optionalActor(tokens) };
+
+  app.post<{ Body: EventInput }>(
+    '/v1/events',
+    { ...reader, schema: { body: eventBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
+    async (req, reply) => {
+      await store.events.record({ ...req.body, userId: req.actor?.userId ?? null });
+      return reply.status(202).send({ accepted: 1 });
+    },
+  );
+
+  app.post<{ Body: { events: EventInput[] } }>(
+    '/v1/events/batch',
+    { ...reader, schema: { body: eventBatchBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
+    async (req, reply) => {
+      const userId = req.actor?.userId ?? null;
+      const accepted = await store.events.recordBatch(req.body.events.map((e) => ({ ...e, userId })));
+      return reply.status(202).send({ accepted });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/analytics/articles/:id',
+    { schema: { params: idParams, response: { 200: articleStats, ...errors } } },
+    async (req) => store.analytics.article(Number(req.params.id)),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/analytics/users/:id',
+    { schema: { params: idParams, response: { 200: userStats, ...errors } } },
+    async (req) => store.analytics.user(Number(req.params.id)),
+  );
+
+  app.get<{ Querystring: { window?: '7d' | '30d' | 'all'; limit?: string } }>(
+    '/v1/analytics/top',
+    { schema: { querystring: topQuery, response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: articleStats } } }, ...errors } } },
+    async (req) => ({ items: await store.analytics.top(req.query.window ?? '7d', clampInt(req.query.limit, 1, 100, 10)) }),
+  );
+}

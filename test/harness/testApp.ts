@@ -1,0 +1,32 @@
+// The HTTP app over a per-file database, with a token service to act as any user.
+import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type AppOptions } from '../../src/http/app.ts';
+import { tokenService, type Role, type TokenService } from '../../src/security/tokens.ts';
+import { createStore, type Store } from '../../src/store.ts';
+import { testDatabase } from './testDatabase.ts';
+
+/** A running app (inject only) and what it stands on. */
+export interface TestApp {
+  app: FastifyInstance;
+  store: Store;
+  url: string;
+  tokens: TokenService;
+  /** `Authorization` header value for this user and role. */
+  bearer(userId: number, role?: Role): string;
+}
+
+/** Builds the app on a fresh database; closed after the file. Call at top level or in a test. */
+export async function testApp(overrides: Partial<AppOptions> = {}): Promise<TestApp> {
+  const { url } = await testDatabase();
+  const store = await createStore({ url, pool: { max: 4 } });
+  const tokens = tokenService(randomBytes(32).toString('hex'));
+  // Event-loop shedding is off by default: a busy test machine must not turn answers into 503s.
+  const app = await buildApp({ store, tokens, rateLimit: { max: 0, windowMs: 60_000 }, shedEventLoopDelayMs: 0, ...overrides });
+  after(async () => {
+    await app.close();
+    await store.close();
+  });
+  return { app, store, url, tokens, bearer: (userId, role = 'author') => `Bearer ${tokens.sign({ userId, role })}` };
+}
