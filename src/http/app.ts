@@ -1,12 +1,17 @@
 // buildApp: the Fastify application over a Store.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { isLsn } from '../db/lsn.ts';
+import { runInSession, type ConsistencySession } from '../db/session.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Store } from '../store.ts';
 import { handleError } from './errors.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { healthRoutes } from './routes/health.ts';
 import { userRoutes } from './routes/users.ts';
+
+/** Read-your-writes token: sent on every response after a write, accepted back on any request. */
+export const LSN_HEADER = 'x-pgpress-lsn';
 
 /** What the HTTP app needs. */
 export interface AppOptions {
@@ -29,8 +34,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+  const sessions = new WeakMap<FastifyRequest, ConsistencySession>();
+  // preHandler (not onRequest): the body is parsed by then, so the handler runs inside the session.
+  app.addHook('preHandler', (req, _reply, done) => {
+    const h = req.headers[LSN_HEADER];
+    sessions.set(req, runInSession(typeof h === 'string' && isLsn(h) ? h : undefined, done).session);
+  });
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
+    const lsn = sessions.get(req)?.lastCommitLsn;
+    if (lsn !== undefined) void reply.header(LSN_HEADER, lsn);
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {

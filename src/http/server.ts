@@ -39,7 +39,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       const applied = await migrate({ url, dir, wait: true, log: (m) => logger.info({ component: 'migrate' }, m) });
       logger.info({ applied: applied.length }, 'migrations current');
     }
-    store = await createStore({ url, pool: settings.pool, migrationsDir: dir });
+    store = await createStore({ url, replicaUrls: settings.replicaUrls, pool: settings.pool, migrationsDir: dir });
     const app = await buildApp({ store, logger });
     try {
       await app.listen({ host: settings.host, port: settings.port });
