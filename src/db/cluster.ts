@@ -284,15 +284,21 @@ export class Cluster implements Queryable {
   private async withRetry<T>(target: string, breaker: TargetBreaker, kind: WorkKind, deadline: number, attempt: () => Promise<T>): Promise<T> {
     this.budget.recordRequest();
     let backoff: IBackoff<unknown> | undefined;
+    let previous: unknown;
     for (let n = 1; ; n++) {
       try {
         return await breaker.execute(attempt);
       } catch (raw) {
-        const { stage, error } = unwrapAttempt(raw);
+        const unwrapped = unwrapAttempt(raw);
+        const { stage } = unwrapped;
+        // The breaker opening during this call's own retries: report the failure that opened it.
+        const circuitOpen = isPgpressErrorCode(unwrapped.error, 'PGP_CIRCUIT_OPEN');
+        const error = previous !== undefined && circuitOpen ? previous : unwrapped.error;
+        previous = error;
         const state = sqlstateOf(error);
         if (state !== undefined || !(error instanceof PgpressError)) this.metrics.errors.inc({ target, class: state?.slice(0, 2) ?? 'none' });
         const rule = retryRule(error);
-        if (rule && n < this.opts.retry.maxAttempts && mayRetry(kind, stage, rule)) {
+        if (rule && !circuitOpen && n < this.opts.retry.maxAttempts && mayRetry(kind, stage, rule)) {
           backoff = backoff ? backoff.next(undefined) : this.backoffFor(rule).next();
           if (Date.now() + backoff.duration < deadline && this.budget.tryRetry()) {
             this.metrics.retries.inc({ target, kind: rule.kind });
