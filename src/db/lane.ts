@@ -63,6 +63,8 @@ interface Held {
   reported: boolean;
 }
 
+const swallow = (): void => undefined;
+
 /** Connection error that surely happened before any statement was sent. */
 export function connectFailure(message: string, cause?: unknown): PgpressError {
   return new PgpressError('PGP_DB_UNAVAILABLE', message, { cause, pg: { sqlstate: '08001' } });
@@ -131,6 +133,9 @@ export class Lane {
     }
     const entry: Held = { since: Date.now(), trace, reported: false };
     this.held.set(client, entry);
+    // pg-pool listens for errors only on idle clients; a held one losing its server (crash,
+    // restart) must not become an uncaught exception: its pending query fails instead.
+    client.on('error', swallow);
     let released = false;
     return {
       client,
@@ -138,6 +143,7 @@ export class Lane {
         if (released) return;
         released = true;
         this.held.delete(client);
+        client.removeListener('error', swallow);
         const old = (this.expiry.get(client) ?? Infinity) <= Date.now();
         client.release(discard instanceof Error ? discard : discard === true || old ? true : undefined);
         this.handOn();
