@@ -131,7 +131,7 @@ test('a write in flight when the primary dies is PGP_OUTCOME_UNKNOWN and is neve
     await pgc.primary.stop('immediate');
     await pgc.primary.start();
     assert.equal(await outcome, 'PGP_OUTCOME_UNKNOWN', how);
-    const rows = await pgc.primary.query<{ n: number }>('SELECT count(*)::int AS n FROM slow');
-    assert.equal(rows[0]!.n, 0, `${how}: it was not re-sent after the restart`);
+    const left: { n: number }[] = await pgc.primary.query<{ n: number }>('SELECT count(*)::int AS n FROM slow');
+    assert.equal(left[0]!.n, 0, `${how}: it was not re-sent after the restart`);
   }
 });
