@@ -43,17 +43,17 @@ export class TargetBreaker {
   }
 
   /** Runs fn through the breaker; an open circuit throws PGP_CIRCUIT_OPEN at once. */
-  async execute<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await this.policy.execute(fn);
-    } catch (e) {
-      if (e instanceof BrokenCircuitError) {
-        throw new PgpressError('PGP_CIRCUIT_OPEN', `The circuit to ${this.target} is open after repeated failures; failing fast until a trial succeeds.`, {
-          cause: e,
-          details: { target: this.target },
-        });
-      }
-      throw e;
-    }
+  execute<T>(fn: () => Promise<T>): Promise<T> {
+    return this.policy.execute(fn).catch(this.mapOpen);
   }
+
+  private readonly mapOpen = (e: unknown): never => {
+    if (e instanceof BrokenCircuitError) {
+      throw new PgpressError('PGP_CIRCUIT_OPEN', `The circuit to ${this.target} is open after repeated failures; failing fast until a trial succeeds.`, {
+        cause: e,
+        details: { target: this.target },
+      });
+    }
+    throw e;
+  };
 }

@@ -38,6 +38,8 @@ export interface ClusterOptions {
   maxLifetimeMs?: number;
   lifetimeJitter?: number;
   leakThresholdMs?: number;
+  /** Capture the caller's stack on every n-th call (1 = every call) until the first leak; then on all. */
+  leakStackEvery?: number;
   queueMax?: number;
   /** Per-lane overrides of the values above. */
   lanes?: Partial<Record<LaneName, Partial<LaneConfig>>>;

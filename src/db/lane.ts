@@ -31,8 +31,8 @@ export interface LeakReport {
   target: string;
   lane: LaneName;
   heldMs: number;
-  /** Stack of the code that acquired the connection. */
-  stack: string;
+  /** Stack of the code that acquired the connection; undefined when that call was not sampled. */
+  stack: string | undefined;
 }
 
 /** Counts for health and metrics. */
@@ -52,18 +52,36 @@ export interface Lease {
 }
 
 interface Waiter {
-  resolve: () => void;
+  /** Epoch ms after which the waiter gets PGP_POOL_TIMEOUT. */
+  until: number;
+  resolve: (client: pg.PoolClient | null) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 interface Held {
   since: number;
-  trace: { stack?: string };
+  trace: CallerTrace;
   reported: boolean;
 }
 
 const swallow = (): void => undefined;
+
+/** Where a connection was asked for (its stack is formatted only if a leak is reported). */
+export interface CallerTrace {
+  stack?: string;
+}
+
+const NO_TRACE: CallerTrace = {};
+
+/** Captures up to four caller frames above fn (the string is formatted only when printed). */
+export function captureCaller(fn: (...args: never[]) => unknown): CallerTrace {
+  const trace: CallerTrace = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 4;
+  Error.captureStackTrace(trace, fn);
+  Error.stackTraceLimit = limit;
+  return trace;
+}
 
 /** Connection error that surely happened before any statement was sent. */
 export function connectFailure(message: string, cause?: unknown): PgpressError {
@@ -78,6 +96,7 @@ export class Lane {
   private readonly expiry = new WeakMap<pg.PoolClient, number>();
   private readonly held = new Map<pg.PoolClient, Held>();
   private readonly sweeper: NodeJS.Timeout | undefined;
+  private waitTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -91,6 +110,7 @@ export class Lane {
     this.pool = new pg.Pool({
       ...poolConfig,
       max: config.max,
+      // Bounds opening a connection to a frozen server (the socket is destroyed, the slot freed).
       connectionTimeoutMillis: config.acquireTimeoutMs,
       idleTimeoutMillis: config.idleTimeoutMs,
       ...(config.statementTimeoutMs > 0 ? { statement_timeout: config.statementTimeoutMs } : {}),
@@ -119,23 +139,25 @@ export class Lane {
   }
 
   /** Waits (FIFO, bounded) for a connection until deadline (epoch ms), or fails with PGP_POOL_TIMEOUT. */
-  async acquire(deadline: number): Promise<Lease> {
+  async acquire(deadline: number, trace: CallerTrace = NO_TRACE): Promise<Lease> {
     if (this.closed) throw new PgpressError('PGP_DB_UNAVAILABLE', 'The cluster has been closed.');
-    const trace: { stack?: string } = {};
-    if (this.config.leakThresholdMs > 0) Error.captureStackTrace(trace, this.acquire);
-    await this.permit(deadline);
-    let client: pg.PoolClient;
-    try {
-      client = await this.connect(deadline);
-    } catch (e) {
-      this.handOn();
-      throw e;
+    let client = await this.permit(deadline);
+    if (client === null) {
+      try {
+        client = await this.connect(deadline);
+      } catch (e) {
+        this.handOn(null);
+        throw e;
+      }
+      // pg-pool listens for errors only on idle clients; a held one losing its server (crash,
+      // restart) must not become an uncaught exception: its pending query fails instead.
+      client.on('error', swallow);
     }
-    const entry: Held = { since: Date.now(), trace, reported: false };
-    this.held.set(client, entry);
-    // pg-pool listens for errors only on idle clients; a held one losing its server (crash,
-    // restart) must not become an uncaught exception: its pending query fails instead.
-    client.on('error', swallow);
+    return this.lease(client, trace);
+  }
+
+  private lease(client: pg.PoolClient, trace: CallerTrace): Lease {
+    this.held.set(client, { since: Date.now(), trace, reported: false });
     let released = false;
     return {
       client,
@@ -143,18 +165,23 @@ export class Lane {
         if (released) return;
         released = true;
         this.held.delete(client);
-        client.removeListener('error', swallow);
         const old = (this.expiry.get(client) ?? Infinity) <= Date.now();
-        client.release(discard instanceof Error ? discard : discard === true || old ? true : undefined);
-        this.handOn();
+        if (discard || old || this.closed || this.queue.length === 0) {
+          client.removeListener('error', swallow);
+          client.release(discard instanceof Error ? discard : discard === true || old ? true : undefined);
+          this.handOn(null);
+        } else {
+          this.handOn(client); // straight to the next waiter: no trip through the pool
+        }
       },
     };
   }
 
-  private permit(deadline: number): Promise<void> {
+  /** A client handed over directly, or null: a permit to take one from the pool. */
+  private permit(deadline: number): Promise<pg.PoolClient | null> | null {
     if (this.permits > 0 && this.queue.length === 0) {
       this.permits--;
-      return Promise.resolve();
+      return null;
     }
     if (this.queue.length >= this.config.queueMax) {
       return Promise.reject(
@@ -163,20 +190,33 @@ export class Lane {
         }),
       );
     }
-    const waitMs = Math.min(deadline - Date.now(), this.config.acquireTimeoutMs);
-    if (waitMs <= 0) return Promise.reject(this.timeoutError());
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          const i = this.queue.indexOf(waiter);
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(this.timeoutError());
-        }, waitMs),
-      };
-      this.queue.push(waiter);
+    const until = Math.min(deadline, Date.now() + this.config.acquireTimeoutMs);
+    if (until <= Date.now()) return Promise.reject(this.timeoutError());
+    return new Promise<pg.PoolClient | null>((resolve, reject) => {
+      this.queue.push({ until, resolve, reject });
+      if (!this.waitTimer) this.armWaitTimer(until);
     });
+  }
+
+  // One timer for all waiters, armed for the earliest deadline: a timer per waiter costs
+  // measurable throughput when callers outnumber connections.
+  private armWaitTimer(at: number): void {
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = undefined;
+      const now = Date.now();
+      let next = Infinity;
+      for (let i = 0; i < this.queue.length; ) {
+        const w = this.queue[i]!;
+        if (w.until <= now) {
+          this.queue.splice(i, 1);
+          w.reject(this.timeoutError());
+        } else {
+          next = Math.min(next, w.until);
+          i++;
+        }
+      }
+      if (next !== Infinity) this.armWaitTimer(next);
+    }, Math.max(0, at - Date.now()));
   }
 
   private timeoutError(): PgpressError {
@@ -185,20 +225,24 @@ export class Lane {
     });
   }
 
-  /** Gives a freed permit to the first waiter, or keeps it. */
-  private handOn(): void {
+  /** Gives a freed client (or permit) to the first waiter, or keeps the permit. */
+  private handOn(client: pg.PoolClient | null): void {
     const next = this.queue.shift();
-    if (next) {
-      clearTimeout(next.timer);
-      next.resolve();
-    } else {
-      this.permits++;
-    }
+    if (next) next.resolve(client);
+    else this.permits++;
   }
 
   private async connect(deadline: number): Promise<pg.PoolClient> {
     // Holding a permit means the pool has a free slot; only opening a new connection can be slow.
     const waitMs = deadline - Date.now();
+    // pg-pool's own timeout (acquireTimeoutMs) bounds the call when the deadline is no nearer: skip our timer.
+    if (this.pool.idleCount > 0 && waitMs >= this.config.acquireTimeoutMs) {
+      try {
+        return await this.pool.connect();
+      } catch (e) {
+        throw connectFailure(`Cannot connect to ${this.target}: ${(e as Error).message}`, e);
+      }
+    }
     if (waitMs <= 0) throw new PgpressError('PGP_DEADLINE_EXCEEDED', 'The deadline passed before a connection was ready.');
     let timer: NodeJS.Timeout | undefined;
     const connecting = this.pool.connect();
@@ -226,7 +270,7 @@ export class Lane {
     for (const h of this.held.values()) {
       if (h.reported || now - h.since < this.config.leakThresholdMs) continue;
       h.reported = true;
-      this.onLeak({ target: this.target, lane: this.name, heldMs: now - h.since, stack: h.trace.stack ?? '(no stack)' });
+      this.onLeak({ target: this.target, lane: this.name, heldMs: now - h.since, stack: h.trace.stack });
     }
   }
 
@@ -235,8 +279,8 @@ export class Lane {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    clearTimeout(this.waitTimer);
     for (const w of this.queue.splice(0)) {
-      clearTimeout(w.timer);
       w.reject(new PgpressError('PGP_DB_UNAVAILABLE', 'The cluster has been closed.'));
     }
     let timer: NodeJS.Timeout | undefined;

@@ -113,15 +113,27 @@ test('connections are recycled after their lifetime, each with its own jitter', 
 
 test('a connection held past the leak threshold is reported with the stack that took it', async () => {
   const leaks: LeakReport[] = [];
-  const c = cluster({ leakThresholdMs: 100, onLeak: (r) => leaks.push(r) });
+  const c = cluster({ leakThresholdMs: 100, leakStackEvery: 1, onLeak: (r) => leaks.push(r) });
   await c.tx(async function holdsTooLong(q) {
     await q.query(sleepQ, [0.4]);
   });
   assert.equal(leaks.length, 1);
   assert.equal(leaks[0]!.lane, 'default');
   assert.ok(leaks[0]!.heldMs >= 100);
-  assert.match(leaks[0]!.stack, /lanes\.test\.ts/);
+  assert.match(leaks[0]!.stack ?? '', /lanes\.test\.ts/);
   await c.query(sleepQ, [0.01]); // short holds are not reported
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(leaks.length, 1);
+});
+
+test('stacks are sampled until the first leak, then captured for every call', async () => {
+  const leaks: LeakReport[] = [];
+  const c = cluster({ leakThresholdMs: 100, leakStackEvery: 1_000, onLeak: (r) => leaks.push(r) });
+  await c.query(sleepQ, [0]); // call 0: sampled
+  await c.query(sleepQ, [0.3]); // call 1: not sampled, leaks
+  assert.equal(leaks.length, 1);
+  assert.equal(leaks[0]!.stack, undefined);
+  await c.query(sleepQ, [0.3]); // after a leak every call is captured
+  assert.equal(leaks.length, 2);
+  assert.match(leaks[1]!.stack ?? '', /lanes\.test\.ts/);
 });
