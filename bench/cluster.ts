@@ -10,8 +10,8 @@ import { benchDatabase, throughput } from './benchDatabase.ts';
 
 const CALLERS = 64;
 const POOL = 16;
-const ROUNDS = 3;
-const ROUND_MS = 3_000;
+const ROUNDS = 5;
+const ROUND_MS = 2_000;
 
 /** ratio = Cluster ÷ bare pg (named); ratio_postgresjs = Cluster ÷ postgres.js. */
 export async function clusterBench(): Promise<Record<string, number>> {

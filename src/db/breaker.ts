@@ -37,11 +37,6 @@ export class TargetBreaker {
     return s === CircuitState.Closed ? 'closed' : s === CircuitState.HalfOpen ? 'half-open' : 'open';
   }
 
-  /** True when a call would be let through now (closed, or open long enough for a trial). */
-  get admitting(): boolean {
-    return this.policy.state === CircuitState.Closed;
-  }
-
   /** Runs fn through the breaker; an open circuit throws PGP_CIRCUIT_OPEN at once. */
   execute<T>(fn: () => Promise<T>): Promise<T> {
     return this.policy.execute(fn).catch(this.mapOpen);

@@ -76,6 +76,7 @@ interface Replica {
 }
 
 const NO_TRACE: CallerTrace = {};
+const NO_OPTIONS: QueryOptions = Object.freeze({});
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Primary lanes, replicas, retry, breakers and health behind query() and tx(). */
@@ -159,17 +160,23 @@ export class Cluster implements Queryable {
   }
 
   /** Runs one statement. Reads (`read: true`) may use a replica; others run on the primary. */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[] = [], opts: QueryOptions = {}): Promise<pg.QueryResult<R>> {
-    this.assertOpen();
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[] = [], opts: QueryOptions = NO_OPTIONS): Promise<pg.QueryResult<R>> {
+    if (this.closed) return Promise.reject(new PgpressError('PGP_DB_UNAVAILABLE', 'The cluster has been closed.'));
     const lane = opts.lane ?? 'default';
     const deadline = this.deadlineOf(lane, opts.deadlineMs);
     const trace = this.trace(this.query);
-    if (opts.read && this.replicas.length > 0) {
-      const viaReplica = await this.tryReplica<R>(q, params, opts, deadline, trace);
-      if (viaReplica) return viaReplica;
-    }
+    if (opts.read && this.replicas.length > 0) return this.readAnywhere<R>(q, params, opts, lane, deadline, trace);
+    return this.onPrimary<R>(q, params, opts.read ? 'read' : 'write', lane, deadline, trace);
+  }
+
+  private onPrimary<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], kind: WorkKind, lane: LaneName, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
     const primary = this.lanes[lane];
-    return this.withRetry('primary', this.primaryBreaker, opts.read ? 'read' : 'write', deadline, () => this.statement<R>(primary, q, params, deadline, trace));
+    return this.withRetry('primary', this.primaryBreaker, kind, deadline, () => this.statement<R>(primary, q, params, deadline, trace));
+  }
+
+  private async readAnywhere<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], opts: QueryOptions, lane: LaneName, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
+    const viaReplica = await this.tryReplica<R>(q, params, opts, deadline, trace);
+    return viaReplica ?? this.onPrimary<R>(q, params, 'read', lane, deadline, trace);
   }
 
   /** Runs fn inside BEGIN … COMMIT on one primary connection; on a retryable failure re-runs all of fn. */
@@ -318,13 +325,19 @@ export class Cluster implements Queryable {
     return g;
   }
 
-  private async withRetry<T>(target: string, breaker: TargetBreaker, kind: WorkKind, deadline: number, attempt: () => Promise<T>): Promise<T> {
+  private withRetry<T>(target: string, breaker: TargetBreaker, kind: WorkKind, deadline: number, attempt: () => Promise<T>): Promise<T> {
     this.budget.recordRequest();
+    // The first attempt without an async frame of its own: most calls succeed at once.
+    return breaker.execute(attempt).catch((e: unknown) => this.retrying(target, breaker, kind, deadline, attempt, e));
+  }
+
+  private async retrying<T>(target: string, breaker: TargetBreaker, kind: WorkKind, deadline: number, attempt: () => Promise<T>, firstError: unknown): Promise<T> {
     let backoff: IBackoff<unknown> | undefined;
     let previous: unknown;
     for (let n = 1; ; n++) {
       try {
-        return await breaker.execute(attempt);
+        if (n > 1) return await breaker.execute(attempt);
+        throw firstError;
       } catch (raw) {
         const unwrapped = unwrapAttempt(raw);
         const { stage } = unwrapped;
@@ -366,7 +379,7 @@ export class Cluster implements Queryable {
     await this.monitorStarted;
     const tokenText = maxLsn(opts.token !== undefined && isLsn(opts.token) ? opts.token : undefined, currentSession()?.token);
     const token = tokenText === undefined ? undefined : parseLsn(tokenText);
-    const sel = selectReplica(this.replicas.map((r) => ({ status: r.status, breakerClosed: r.breaker.admitting })), token);
+    const sel = selectReplica(this.replicas.map((r) => ({ status: r.status, breaker: r.breaker.state })), token);
     if (sel.kind === 'none') return undefined;
     const replica = this.replicas.find((r) => r.status === sel.replica)!;
     // Half the remaining time at most: a frozen replica must leave time to ask the primary.
