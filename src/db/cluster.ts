@@ -7,8 +7,8 @@ import { PgpressError, fromPgError, sqlstateOf } from '../errors/index.ts';
 import { dbMetrics, type DbMetrics } from '../observability/metrics.ts';
 import { AttemptFailure, unwrapAttempt } from './attempt.ts';
 import { TargetBreaker } from './breaker.ts';
-import { sendCancel } from './cancel.ts';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './clusterOptions.ts';
+import { deadlineGuard } from './deadlineGuard.ts';
 import { clusterHealth, type TargetHealth } from './health.ts';
 import { LANE_NAMES, Lane, captureCaller, type CallerTrace, type LaneName, type Lease, type LeakReport } from './lane.ts';
 import { isLsn, maxLsn, parseLsn } from './lsn.ts';
@@ -204,7 +204,7 @@ export class Cluster implements Queryable {
     };
     let discard: Error | undefined;
     let stage: 'during' | 'commit' = 'during';
-    const guard = this.guard(lease, lane, deadline);
+    const guard = deadlineGuard(lease, lane, deadline);
     try {
       await guard.run(client.query(BEGIN[opts.isolation ?? 'read committed']));
       if (opts.actorId !== undefined) {
@@ -277,7 +277,7 @@ export class Cluster implements Queryable {
     } finally {
       this.acquireTimer(lane).observe((performance.now() - t0) / 1000);
     }
-    const guard = this.guard(lease, lane, deadline);
+    const guard = deadlineGuard(lease, lane, deadline);
     try {
       const r = await guard.run(lease.client.query<R>(this.config(q, params)));
       lease.release();
@@ -289,40 +289,6 @@ export class Cluster implements Queryable {
     } finally {
       guard.clear();
     }
-  }
-
-  /**
-   * Bounds a connection's work by the caller's deadline. When the deadline is nearer than the lane's
-   * statement_timeout, a timer cancels the running statement on the server and fails the call.
-   */
-  private guard(lease: Lease, lane: Lane, deadline: number): Guard {
-    const remaining = deadline - Date.now();
-    const st = lane.config.statementTimeoutMs;
-    const tight = st === 0 || remaining < st;
-    if (!tight) return LOOSE;
-    let rejectAll: ((e: Error) => void)[] = [];
-    const g: Guard = {
-      tight,
-      expired: false,
-      run<T>(p: Promise<T>): Promise<T> {
-        if (g.expired) return Promise.reject(g.expiredError());
-        return new Promise<T>((resolve, reject) => {
-          rejectAll.push(reject);
-          p.then(resolve, reject);
-        });
-      },
-      clear(): void {
-        clearTimeout(timer);
-        rejectAll = [];
-      },
-      expiredError: () => new PgpressError('PGP_DEADLINE_EXCEEDED', `The call did not finish before its deadline on ${lane.target}.`, { details: { target: lane.target, lane: lane.name } }),
-    };
-    const timer = setTimeout(() => {
-      g.expired = true;
-      sendCancel(lease.client);
-      for (const r of rejectAll) r(g.expiredError());
-    }, Math.max(0, remaining));
-    return g;
   }
 
   private withRetry<T>(target: string, breaker: TargetBreaker, kind: WorkKind, deadline: number, attempt: () => Promise<T>): Promise<T> {
@@ -403,7 +369,7 @@ export class Cluster implements Queryable {
 
   private async replicaRead<R extends pg.QueryResultRow>(replica: Replica, q: NamedQuery, params: readonly unknown[], waitFor: bigint | undefined, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
     const lease = await this.lease(replica.lane, deadline, trace);
-    const guard = this.guard(lease, replica.lane, deadline);
+    const guard = deadlineGuard(lease, replica.lane, deadline);
     let discard: Error | undefined;
     try {
       if (waitFor !== undefined) {
@@ -475,24 +441,6 @@ export class Cluster implements Queryable {
 }
 
 class NotCaughtUp extends Error {}
-
-/** Bounds one connection's work by the caller's deadline (see Cluster.guard). */
-interface Guard {
-  readonly tight: boolean;
-  expired: boolean;
-  run<T>(p: Promise<T>): Promise<T>;
-  clear(): void;
-  expiredError(): PgpressError;
-}
-
-/** The guard when the lane's statement_timeout ends before the deadline: the server bounds the work. */
-const LOOSE: Guard = {
-  tight: false,
-  expired: false,
-  run: (p) => p,
-  clear: () => undefined,
-  expiredError: () => new PgpressError('PGP_DEADLINE_EXCEEDED', 'The call did not finish before its deadline.'),
-};
 
 function isPgpressErrorCode(e: unknown, code: string): boolean {
   return e instanceof PgpressError && e.code === code;
