@@ -192,3 +192,20 @@ test('a frozen (SIGSTOP) replica: no read hangs, reads move to the primary withi
   assert.ok(load.lastOnReplica <= frozenAt + 100, 'no read was answered by the frozen replica');
   await until('the thawed replica to rejoin', () => onReplica(), 15_000);
 });
+
+test('a replica whose postmaster is stopped (old connections answer, new ones hang): it leaves the rotation, no read hangs', async () => {
+  replica.kill('SIGSTOP'); // the postmaster only: running backends keep answering
+  let load;
+  try {
+    load = await readLoad(2_500, 1_500);
+    // The monitor opens a fresh probe connection every 10 probes (1 s here): that one hangs.
+    const h = await replicaHealth();
+    assert.equal(h.state, 'down');
+    assert.equal(h.inRotation, false);
+  } finally {
+    replica.kill('SIGCONT');
+  }
+  assert.ok(load.slowest <= 1_600, `slowest read ${load.slowest}ms (deadline 1500)`);
+  assert.ok(load.primary > 0, 'reads moved to the primary');
+  await until('the replica to rejoin', () => onReplica(), 15_000);
+});
