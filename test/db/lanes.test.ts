@@ -63,7 +63,7 @@ test('waiting is first come, first served', async () => {
 
 test('a saturated background lane does not hold up the critical or default lanes', async () => {
   const c = cluster({ lanes: { background: { max: 2, queueMax: 10 } } });
-  const bulk = Array.from({ length: 6 }, () => settle(c.query(sleepQ, [0.5], { lane: 'background' })));
+  const bulk = Array.from({ length: 6 }, () => settle(c.query(sleepQ, [1], { lane: 'background' })));
   await new Promise((r) => setTimeout(r, 100));
   for (let i = 0; i < 5; i++) {
     await c.query(pidQ, [], { lane: 'critical', deadlineMs: 2_000 });
