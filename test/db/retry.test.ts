@@ -116,3 +116,27 @@ test('a target that refuses connections opens its breaker: calls then fail fast 
   assert.equal(health[0]!.state, 'down');
   await assert.rejects(c.tx(async () => 1), (e: unknown) => code(e) === 'PGP_CIRCUIT_OPEN');
 });
+
+test('a read whose connection is killed mid-statement is retried; a write is reported PGP_OUTCOME_UNKNOWN, not re-sent', async () => {
+  const c = cluster();
+  await fresh(c);
+  const killer = cluster();
+  const kill = sql('test.kill', "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()");
+  const killSoon = async (tag: string): Promise<number> => {
+    for (let i = 0; i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const n = (await killer.query<{ n: number }>(kill, [tag])).rows[0]!.n;
+      if (n > 0) return n;
+    }
+    return 0;
+  };
+  const slowRead = sql('test.slowRead', "SELECT n, pg_sleep(0.5) IS NULL AS slept, 'tag-read' AS tag FROM acct WHERE id = $1");
+  const [read, killedRead] = await Promise.all([c.query<{ n: number }>(slowRead, [1], { read: true }), killSoon('tag-read')]);
+  assert.equal(killedRead, 1, 'the first attempt was killed');
+  assert.equal(read.rows[0]!.n, 0, 'the retry answered');
+  const slowWrite = sql('test.slowWrite', "UPDATE acct SET n = n + 1 WHERE id = $1 AND pg_sleep(0.5) IS NOT NULL AND 'tag-write' <> ''");
+  const [write, killedWrite] = await Promise.all([c.query(slowWrite, [1]).then(() => 'success', code), killSoon('tag-write')]);
+  assert.equal(killedWrite, 1);
+  assert.equal(write, 'PGP_OUTCOME_UNKNOWN');
+  assert.deepEqual((await c.query(all)).rows[0], { id: 1, n: 0 }, 'the write was not sent again');
+});
