@@ -1,5 +1,6 @@
 // The benchmark scenarios, by name.
 import { api } from './api.ts';
+import { clusterBench } from './cluster.ts';
 import { pointRead } from './pointRead.ts';
 import { schema } from './schema.ts';
 
@@ -10,4 +11,5 @@ export const scenarios: Record<string, Scenario> = {
   'point-read': pointRead,
   api,
   schema,
+  cluster: clusterBench,
 };

@@ -1,6 +1,7 @@
 // createStore: the library face — a Cluster plus the content services over it.
 import { resolve } from 'node:path';
-import { Cluster, type Queryable } from './db/cluster.ts';
+import { Cluster, type ClusterOptions, type Queryable } from './db/cluster.ts';
+import type { TargetHealth } from './db/health.ts';
 import { migrationCurrency, readMigrations, type MigrationCurrency, type MigrationFile } from './migrate/index.ts';
 import { createUser, getUser, updateUser, type NewUser, type User, type UserProfilePatch } from './content/users/repository.ts';
 import {
@@ -14,10 +15,12 @@ import { getArticleStats, getUserStats, topArticles, type ArticleStats, type Use
 import { matviewStaleness, refreshMatview, type Matview, type MatviewStaleness } from './ops/matviews.ts';
 import type { Settings } from './config/settings.ts';
 
-/** Readiness of the store: can it reach the database, and is the schema current? */
+/** Readiness of the store: can it reach the database, is the schema current, how is each target? */
 export interface Readiness {
   ready: boolean;
   database: { reachable: boolean; migrations: MigrationCurrency | null; error?: string };
+  /** The primary and each replica: state, lag, breaker, lanes. */
+  targets: TargetHealth[];
 }
 
 /** Who performs a write: recorded by the audit log through pgpress.actor_id. */
@@ -68,29 +71,31 @@ export interface Store {
     staleness(): Promise<MatviewStaleness[]>;
   };
   readiness(): Promise<Readiness>;
-  /** True while callers queue for connections four deep per pooled connection: time to shed load. */
+  /** True while callers queue four deep per connection of the default lane: time to shed load. */
   saturated(): boolean;
   close(): Promise<void>;
 }
 
-/** How to build a store: a database URL, plus optional pool settings and migrations folder. */
+/** How to build a store: a database URL, plus optional pool settings, replicas and migrations folder. */
 export interface StoreOptions {
   url: string;
-  pool?: Partial<Settings['pool']>;
+  replicaUrls?: readonly string[];
+  pool?: Partial<Settings['pool']> & Partial<Omit<ClusterOptions, 'url' | 'replicaUrls'>>;
   migrationsDir?: string;
 }
 
 /** Connects to PostgreSQL (lazily: the first query opens a connection) and returns the store. */
 export async function createStore(opts: StoreOptions): Promise<Store> {
   const migrations: MigrationFile[] = await readMigrations(resolve(opts.migrationsDir ?? 'migrations'));
-  const cluster = new Cluster({ url: opts.url, ...opts.pool });
-  // Writes run in a transaction that carries the actor (SET LOCAL), so audit rows name who acted.
+  const cluster = new Cluster({ url: opts.url, ...opts.pool, replicaUrls: opts.replicaUrls ?? [] });
+  // Writes run in a transaction that carries the actor (SET LOCAL), so audit rows name who acted,
+  // and that yields a commit LSN (the read-your-writes token).
   const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> =>
     (await cluster.tx(fn, ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) })).value;
   return {
     cluster,
     users: {
-      create: (input) => createUser(cluster, input),
+      create: (input) => write(undefined, (q) => createUser(q, input)),
       get: (id) => getUser(cluster, id),
       update: (id, patch, ctx) => write(ctx ?? { actorId: id }, (q) => updateUser(q, id, patch)),
     },
@@ -125,14 +130,18 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       staleness: () => matviewStaleness(cluster),
     },
     async readiness() {
+      const targets = await cluster.health();
       try {
         const m = await migrationCurrency(cluster, migrations);
-        return { ready: m.current, database: { reachable: true, migrations: m } };
+        return { ready: m.current && targets[0]!.state === 'up', database: { reachable: true, migrations: m }, targets };
       } catch (e) {
-        return { ready: false, database: { reachable: false, migrations: null, error: (e as Error).message } };
+        return { ready: false, database: { reachable: false, migrations: null, error: (e as Error).message }, targets };
       }
     },
-    saturated: () => cluster.pool.waitingCount > 4 * cluster.pool.options.max,
+    saturated: () => {
+      const lane = cluster.lanes.default.stats();
+      return lane.waiting > 4 * lane.max;
+    },
     close: () => cluster.close(),
   };
 }

@@ -1,7 +1,8 @@
-// `pgpress doctor`: what an operator checks first — settings, database, migrations.
+// `pgpress doctor`: what an operator checks first — settings, database, migrations, each target's health.
 import { resolve } from 'node:path';
 import type { Settings } from '../config/settings.ts';
 import { redactUrl } from '../config/settings.ts';
+import { formatHealth } from '../db/health.ts';
 import { createStore } from '../store.ts';
 import { databaseUrlFor } from './databaseUrl.ts';
 
@@ -9,7 +10,7 @@ import { databaseUrlFor } from './databaseUrl.ts';
 export async function doctorCommand(s: Settings): Promise<void> {
   console.log(`database: ${s.databaseUrl ? redactUrl(s.databaseUrl) : `embedded (${resolve(s.dataDir)}, port ${s.embeddedPgPort})`}`);
   const { url, release } = await databaseUrlFor(s);
-  const store = await createStore({ url, pool: { ...s.pool, max: 1 }, migrationsDir: s.migrationsDir });
+  const store = await createStore({ url, replicaUrls: s.replicaUrls, pool: { ...s.pool, max: 1 }, migrationsDir: s.migrationsDir });
   try {
     const r = await store.readiness();
     console.log(`reachable: ${r.database.reachable ? 'yes' : `no (${r.database.error})`}`);
@@ -17,6 +18,7 @@ export async function doctorCommand(s: Settings): Promise<void> {
       const m = r.database.migrations;
       console.log(`migrations: ${m.current ? 'current' : `${m.pending} pending, ${m.changed} changed — run \`pgpress migrate\``}`);
     }
+    for (const line of formatHealth(r.targets)) console.log(`target ${line}`);
     console.log(r.ready ? 'ready' : 'NOT READY');
     if (!r.ready) process.exitCode = 1;
   } finally {

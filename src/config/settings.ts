@@ -40,6 +40,29 @@ export const settingsSchema = z.object({
   DB_STATEMENT_TIMEOUT_MS: intIn(0, 3_600_000).default(30_000),
   DB_IDLE_TIMEOUT_MS: intIn(0, 3_600_000).default(30_000),
   DB_NAMED_STATEMENTS: bool.default('true'),
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .transform((v) => v.split(',').map((u) => u.trim()).filter((u) => u !== ''))
+    .pipe(z.array(postgresUrl))
+    .optional(),
+  DB_CRITICAL_POOL_MAX: intIn(1, 1000).default(4),
+  DB_CRITICAL_ACQUIRE_TIMEOUT_MS: intIn(1, 600_000).default(1_000),
+  DB_CRITICAL_STATEMENT_TIMEOUT_MS: intIn(0, 3_600_000).default(5_000),
+  DB_BACKGROUND_POOL_MAX: intIn(1, 1000).default(4),
+  DB_BACKGROUND_ACQUIRE_TIMEOUT_MS: intIn(1, 600_000).default(30_000),
+  DB_BACKGROUND_STATEMENT_TIMEOUT_MS: intIn(0, 3_600_000).default(300_000),
+  DB_QUEUE_MAX: intIn(0, 100_000).default(1_000),
+  DB_MAX_LIFETIME_MS: intIn(0, 86_400_000).default(1_800_000),
+  DB_LIFETIME_JITTER_PCT: intIn(0, 90).default(20),
+  DB_LEAK_THRESHOLD_MS: intIn(0, 3_600_000).default(60_000),
+  DB_RETRY_MAX_ATTEMPTS: intIn(1, 20).default(4),
+  DB_RETRY_BUDGET_PCT: intIn(0, 100).default(20),
+  DB_BREAKER_FAILURES: intIn(1, 1000).default(5),
+  DB_BREAKER_HALF_OPEN_MS: intIn(1, 600_000).default(2_000),
+  DB_REPLICA_MAX_LAG_MS: intIn(0, 3_600_000).default(5_000),
+  DB_REPLICA_REJOIN_MS: intIn(0, 3_600_000).default(5_000),
+  DB_REPLICA_MONITOR_INTERVAL_MS: intIn(50, 600_000).default(500),
+  DB_RYW_WAIT_MS: intIn(0, 60_000).default(200),
   REDIS_URL: redisUrl.optional(),
   SHUTDOWN_GRACE_MS: intIn(0, 600_000).default(10_000),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -75,7 +98,20 @@ export interface Settings {
     readonly statementTimeoutMs: number;
     readonly idleTimeoutMs: number;
     readonly namedStatements: boolean;
+    readonly queueMax: number;
+    readonly maxLifetimeMs: number;
+    readonly lifetimeJitter: number;
+    readonly leakThresholdMs: number;
+    readonly lanes: {
+      readonly critical: { readonly max: number; readonly acquireTimeoutMs: number; readonly statementTimeoutMs: number };
+      readonly background: { readonly max: number; readonly acquireTimeoutMs: number; readonly statementTimeoutMs: number };
+    };
+    readonly retry: { readonly maxAttempts: number; readonly budgetRatio: number };
+    readonly breaker: { readonly failureThreshold: number; readonly halfOpenAfterMs: number };
+    readonly replicas: { readonly maxLagMs: number; readonly rejoinAfterMs: number; readonly monitorIntervalMs: number; readonly rywWaitMs: number };
   };
+  /** Streaming replicas for reads (empty: every read goes to the primary). */
+  readonly replicaUrls: readonly string[];
   readonly redisUrl: string | undefined;
   readonly shutdownGraceMs: number;
   /** HS256 secret for bearer tokens; unset → generated once under dataDir (see http/jwtSecret.ts). */
@@ -128,7 +164,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (!result.success) {
     const problems = result.error.issues.map((i) => {
       const name = String(i.path[0]);
-      const shown = /URL$/.test(name) ? redactUrl(input[name] ?? '') : /SECRET/.test(name) ? '<hidden>' : JSON.stringify(input[name]);
+      const shown = /URLS?$/.test(name) ? (input[name] ?? '').split(',').map(redactUrl).join(',') : /SECRET/.test(name) ? '<hidden>' : JSON.stringify(input[name]);
       return `${name}=${shown}: ${i.message}`;
     });
     throw new PgpressError('PGP_CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -150,7 +186,24 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       statementTimeoutMs: p.DB_STATEMENT_TIMEOUT_MS,
       idleTimeoutMs: p.DB_IDLE_TIMEOUT_MS,
       namedStatements: p.DB_NAMED_STATEMENTS,
+      queueMax: p.DB_QUEUE_MAX,
+      maxLifetimeMs: p.DB_MAX_LIFETIME_MS,
+      lifetimeJitter: p.DB_LIFETIME_JITTER_PCT / 100,
+      leakThresholdMs: p.DB_LEAK_THRESHOLD_MS,
+      lanes: Object.freeze({
+        critical: Object.freeze({ max: p.DB_CRITICAL_POOL_MAX, acquireTimeoutMs: p.DB_CRITICAL_ACQUIRE_TIMEOUT_MS, statementTimeoutMs: p.DB_CRITICAL_STATEMENT_TIMEOUT_MS }),
+        background: Object.freeze({ max: p.DB_BACKGROUND_POOL_MAX, acquireTimeoutMs: p.DB_BACKGROUND_ACQUIRE_TIMEOUT_MS, statementTimeoutMs: p.DB_BACKGROUND_STATEMENT_TIMEOUT_MS }),
+      }),
+      retry: Object.freeze({ maxAttempts: p.DB_RETRY_MAX_ATTEMPTS, budgetRatio: p.DB_RETRY_BUDGET_PCT / 100 }),
+      breaker: Object.freeze({ failureThreshold: p.DB_BREAKER_FAILURES, halfOpenAfterMs: p.DB_BREAKER_HALF_OPEN_MS }),
+      replicas: Object.freeze({
+        maxLagMs: p.DB_REPLICA_MAX_LAG_MS,
+        rejoinAfterMs: p.DB_REPLICA_REJOIN_MS,
+        monitorIntervalMs: p.DB_REPLICA_MONITOR_INTERVAL_MS,
+        rywWaitMs: p.DB_RYW_WAIT_MS,
+      }),
     }),
+    replicaUrls: Object.freeze([...(p.DATABASE_REPLICA_URLS ?? [])]),
     redisUrl: p.REDIS_URL,
     shutdownGraceMs: p.SHUTDOWN_GRACE_MS,
     jwtSecret: p.JWT_SECRET,
@@ -172,5 +225,6 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   secret(settings, 'databaseUrl');
   secret(settings, 'redisUrl');
   secret(settings, 'jwtSecret');
+  secret(settings, 'replicaUrls');
   return Object.freeze(settings);
 }

@@ -1,29 +1,52 @@
-// Cluster: the one way content code reaches PostgreSQL (v1: one pool on the primary).
+// Cluster: the one way content code reaches PostgreSQL. Writes go to the primary through one of
+// three lanes; reads marked `read: true` may go to a replica that is fresh enough. Every call has
+// a deadline, is retried by the SQLSTATE table within a budget, and passes its target's breaker.
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import pg from 'pg';
-import { PgpressError, fromPgError } from '../errors/index.ts';
+import { PgpressError, fromPgError, sqlstateOf } from '../errors/index.ts';
+import { dbMetrics, type DbMetrics } from '../observability/metrics.ts';
+import { AttemptFailure, unwrapAttempt } from './attempt.ts';
+import { TargetBreaker } from './breaker.ts';
+import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './clusterOptions.ts';
+import { deadlineGuard } from './deadlineGuard.ts';
+import { clusterHealth, type TargetHealth } from './health.ts';
+import { LANE_NAMES, Lane, captureCaller, type CallerTrace, type LaneName, type Lease, type LeakReport } from './lane.ts';
+import { isLsn, maxLsn, parseLsn } from './lsn.ts';
+import { ReplicaMonitor } from './replicaMonitor.ts';
+import { markDown, type ReplicaStatus } from './replicaSet.ts';
+import { selectReplica } from './replicaSelector.ts';
+import { RetryBudget } from './retryBudget.ts';
+import { mayRetry, outcomeUnknown, retryRule, type RetryRule, type WorkKind } from './retryPolicy.ts';
+import { currentSession, noteCommit } from './session.ts';
 import type { NamedQuery } from './sql.ts';
 
-/** What a Cluster needs to connect. */
-export interface ClusterOptions {
-  url: string;
-  max?: number;
-  acquireTimeoutMs?: number;
-  statementTimeoutMs?: number;
-  idleTimeoutMs?: number;
-  /** Use named prepared statements (turn off behind PgBouncer in transaction mode). */
-  namedStatements?: boolean;
-  applicationName?: string;
+export type { ClusterOptions } from './clusterOptions.ts';
+export type { LaneName } from './lane.ts';
+
+/** Per-call options. */
+export interface QueryOptions {
+  /** Which primary lane (default 'default'). */
+  lane?: LaneName | undefined;
+  /** The whole call, retries included, must finish within this many ms. */
+  deadlineMs?: number | undefined;
+  /** An idempotent read: may be retried and may run on a replica. */
+  read?: boolean | undefined;
+  /** Read-your-writes token (an LSN): a replica serves the read only once it has replayed it. */
+  token?: string | undefined;
 }
 
-/** A query runner: a pool-backed Cluster or the client of an open transaction. */
+/** A query runner: a Cluster or the client of an open transaction. */
 export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(q: NamedQuery, params?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(q: NamedQuery, params?: readonly unknown[], opts?: QueryOptions): Promise<pg.QueryResult<R>>;
 }
 
-/** Context set with SET LOCAL at the start of a write transaction. */
+/** Context and limits of a transaction. */
 export interface TxOptions {
   /** The acting user, exposed to SQL as current_setting('pgpress.actor_id'). */
   actorId?: string | undefined;
+  lane?: LaneName | undefined;
+  deadlineMs?: number | undefined;
+  isolation?: 'read committed' | 'repeatable read' | 'serializable' | undefined;
 }
 
 /** The result of a transaction: the function's value and the commit's WAL position. */
@@ -33,51 +56,143 @@ export interface TxResult<T> {
   lsn: string;
 }
 
-const LSN_QUERY = 'SELECT pg_current_wal_insert_lsn()::text AS lsn';
+const BEGIN = {
+  'read committed': 'BEGIN',
+  'repeatable read': 'BEGIN ISOLATION LEVEL REPEATABLE READ',
+  serializable: 'BEGIN ISOLATION LEVEL SERIALIZABLE',
+} as const;
+// One round trip: COMMIT, then the position of the commit record (a later statement of the same message).
+const COMMIT_AND_LSN = 'COMMIT; SELECT pg_current_wal_insert_lsn()::text AS lsn';
+const SET_ACTOR = 'SELECT set_config($1, $2, true)';
+const SET_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)";
+const REPLAY_LSN = 'SELECT pg_last_wal_replay_lsn()::text AS lsn';
 
-/** One pg.Pool on the primary with deadlines and catalogued errors. */
+interface Replica {
+  name: string;
+  url: string;
+  lane: Lane;
+  breaker: TargetBreaker;
+  status: ReplicaStatus;
+}
+
+const NO_TRACE: CallerTrace = {};
+const NO_OPTIONS: QueryOptions = Object.freeze({});
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Primary lanes, replicas, retry, breakers and health behind query() and tx(). */
 export class Cluster implements Queryable {
+  /** The default lane's pool (kept for callers of v1). */
   readonly pool: pg.Pool;
-  private readonly named: boolean;
+  readonly lanes: Readonly<Record<LaneName, Lane>>;
+  private readonly opts: ResolvedClusterOptions;
+  private readonly primaryBreaker: TargetBreaker;
+  private readonly replicas: Replica[];
+  private readonly monitor: ReplicaMonitor | undefined;
+  private readonly budget: RetryBudget;
+  private readonly metrics: DbMetrics;
+  private readonly backoffs = new Map<RetryRule, ExponentialBackoff<unknown>>();
+  private readonly removeSource: () => void;
+  private monitorStarted: Promise<void> | undefined;
+  private readonly leakChecks: boolean;
+  private readonly leakStackEvery: number;
+  private leakSeen = false;
+  private calls = 0;
   private closed = false;
 
-  constructor(opts: ClusterOptions) {
-    this.named = opts.namedStatements ?? true;
-    this.pool = new pg.Pool({
-      connectionString: opts.url,
-      max: opts.max ?? 16,
-      connectionTimeoutMillis: opts.acquireTimeoutMs ?? 5_000,
-      idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
-      statement_timeout: opts.statementTimeoutMs ?? 30_000,
-      application_name: opts.applicationName ?? 'pgpress',
+  constructor(private readonly options: ClusterOptions) {
+    const o = (this.opts = resolveClusterOptions(options));
+    this.metrics = options.metrics ?? dbMetrics();
+    const onLeak = (r: LeakReport): void => {
+      this.leakSeen = true;
+      this.metrics.leaks.inc({ target: r.target, lane: r.lane });
+      const where = r.stack ?? '(that call was not sampled; stacks are captured for every call from now on)';
+      (options.onLeak ?? ((l: LeakReport) => process.emitWarning(`pgpress: a ${l.lane} connection to ${l.target} has been held ${l.heldMs}ms; taken at:\n${where}`, 'PgpressLeakWarning')))(r);
+    };
+    const poolConfig = (url: string): pg.PoolConfig => ({ connectionString: url, application_name: o.applicationName });
+    const lanes = {} as Record<LaneName, Lane>;
+    for (const name of LANE_NAMES) lanes[name] = new Lane('primary', name, o.lanes[name], poolConfig(options.url), onLeak);
+    this.lanes = lanes;
+    this.pool = lanes.default.pool;
+    this.leakStackEvery = Math.max(1, options.leakStackEvery ?? 64);
+    this.leakChecks = [...LANE_NAMES.map((l) => o.lanes[l]), o.replicaLane].some((l) => l.leakThresholdMs > 0);
+    this.primaryBreaker = new TargetBreaker('primary', o.breaker);
+    const urls = options.replicaUrls ?? [];
+    const names = urls.map((_, i) => `replica${i + 1}`);
+    this.monitor = urls.length > 0 ? new ReplicaMonitor(options.url, urls.map((url, i) => ({ name: names[i]!, url })), {
+      ...o.replicas,
+      intervalMs: o.replicas.monitorIntervalMs,
+    }) : undefined;
+    this.replicas = urls.map((url, i) => ({
+      name: names[i]!,
+      url,
+      lane: new Lane(names[i]!, 'default', o.replicaLane, poolConfig(url), onLeak),
+      breaker: new TargetBreaker(names[i]!, o.breaker),
+      status: this.monitor!.replicas[i]!,
+    }));
+    this.budget = new RetryBudget({ ratio: o.retry.budgetRatio, minPerWindow: o.retry.budgetMinPerWindow, windowMs: o.retry.budgetWindowMs });
+    this.removeSource = this.metrics.addSource({
+      lanes: () => [
+        ...LANE_NAMES.map((l) => ({ target: 'primary', lane: l, ...this.lanes[l].stats() })),
+        ...this.replicas.map((r) => ({ target: r.name, lane: 'default', ...r.lane.stats() })),
+      ],
+      targets: () => [
+        { target: 'primary', breaker: this.primaryBreaker.state, lagSeconds: undefined },
+        ...this.replicas.map((r) => ({ target: r.name, breaker: r.breaker.state, lagSeconds: r.status.lagMs === undefined ? undefined : r.status.lagMs / 1000 })),
+      ],
     });
-    // An idle client losing its connection must not crash the process; the pool drops it.
-    this.pool.on('error', () => undefined);
+    // Replica reads wait for the first probe round; without replicas nothing runs in the background.
+    if (this.monitor) this.monitorStarted = this.monitor.start().catch(() => undefined);
+  }
+
+  /** Resolves once the replica monitor has probed every target once (at once without replicas). */
+  async ready(): Promise<void> {
+    await this.monitorStarted;
   }
 
   private config(q: NamedQuery, params: readonly unknown[]): pg.QueryConfig {
-    return this.named ? { name: q.name, text: q.text, values: params as unknown[] } : { text: q.text, values: params as unknown[] };
+    const values = params as unknown[];
+    return this.opts.namedStatements ? { name: q.name, text: q.text, values } : { text: q.text, values };
   }
 
-  /** Runs one statement on any pooled connection. */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[] = []): Promise<pg.QueryResult<R>> {
-    this.assertOpen();
-    try {
-      return await this.pool.query<R>(this.config(q, params));
-    } catch (e) {
-      throw this.wrap(e);
-    }
+  private deadlineOf(lane: LaneName, deadlineMs: number | undefined): number {
+    const l = this.opts.lanes[lane];
+    return Date.now() + (deadlineMs ?? l.acquireTimeoutMs + (l.statementTimeoutMs || 30_000));
   }
 
-  /** Runs fn inside BEGIN … COMMIT on one connection; rolls back on any error. */
+  /** Runs one statement. Reads (`read: true`) may use a replica; others run on the primary. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[] = [], opts: QueryOptions = NO_OPTIONS): Promise<pg.QueryResult<R>> {
+    if (this.closed) return Promise.reject(new PgpressError('PGP_DB_UNAVAILABLE', 'The cluster has been closed.'));
+    const lane = opts.lane ?? 'default';
+    const deadline = this.deadlineOf(lane, opts.deadlineMs);
+    const trace = this.trace(this.query);
+    if (opts.read && this.replicas.length > 0) return this.readAnywhere<R>(q, params, opts, lane, deadline, trace);
+    return this.onPrimary<R>(q, params, opts.read ? 'read' : 'write', lane, deadline, trace);
+  }
+
+  private onPrimary<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], kind: WorkKind, lane: LaneName, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
+    const primary = this.lanes[lane];
+    return this.withRetry('primary', this.primaryBreaker, kind, deadline, () => this.statement<R>(primary, q, params, deadline, trace));
+  }
+
+  private async readAnywhere<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], opts: QueryOptions, lane: LaneName, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
+    const viaReplica = await this.tryReplica<R>(q, params, opts, deadline, trace);
+    return viaReplica ?? this.onPrimary<R>(q, params, 'read', lane, deadline, trace);
+  }
+
+  /** Runs fn inside BEGIN … COMMIT on one primary connection; on a retryable failure re-runs all of fn. */
   async tx<T>(fn: (q: Queryable) => Promise<T>, opts: TxOptions = {}): Promise<TxResult<T>> {
     this.assertOpen();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw this.wrap(e);
-    }
+    const lane = this.lanes[opts.lane ?? 'default'];
+    const deadline = this.deadlineOf(lane.name, opts.deadlineMs);
+    const trace = this.trace(this.tx);
+    const result = await this.withRetry('primary', this.primaryBreaker, 'tx', deadline, () => this.txOnce(lane, fn, opts, deadline, trace));
+    noteCommit(result.lsn);
+    return result;
+  }
+
+  private async txOnce<T>(lane: Lane, fn: (q: Queryable) => Promise<T>, opts: TxOptions, deadline: number, trace: CallerTrace): Promise<TxResult<T>> {
+    const lease = await this.lease(lane, deadline, trace);
+    const client = lease.client;
     const runner: Queryable = {
       query: async <R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[] = []) => {
         try {
@@ -87,54 +202,246 @@ export class Cluster implements Queryable {
         }
       },
     };
-    let broken: unknown;
+    let discard: Error | undefined;
+    let stage: 'during' | 'commit' = 'during';
+    const guard = deadlineGuard(lease, lane, deadline);
     try {
-      await client.query('BEGIN');
+      await guard.run(client.query(BEGIN[opts.isolation ?? 'read committed']));
       if (opts.actorId !== undefined) {
         // set_config(..., true) is SET LOCAL with a bind parameter: it ends with the transaction.
-        await client.query('SELECT set_config($1, $2, true)', ['pgpress.actor_id', opts.actorId]);
+        await guard.run(client.query(SET_ACTOR, ['pgpress.actor_id', opts.actorId]));
       }
-      const value = await fn(runner);
-      await client.query('COMMIT');
-      const { rows } = await client.query<{ lsn: string }>(LSN_QUERY);
-      return { value, lsn: rows[0]!.lsn };
+      if (guard.tight) await guard.run(client.query(SET_STATEMENT_TIMEOUT, [String(Math.max(1, deadline - Date.now()))]));
+      const value = await guard.run(fn(runner));
+      stage = 'commit';
+      const results = (await guard.run(client.query(COMMIT_AND_LSN))) as unknown as pg.QueryResult<{ lsn: string }>[];
+      return { value, lsn: results[1]?.rows[0]?.lsn ?? '' };
     } catch (e) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        broken = rollbackError;
+      const err = guard.expired ? guard.expiredError() : e;
+      if (guard.expired || retryRule(err)?.kind === 'connection') {
+        discard = new Error('discarded'); // the connection's state is unknown: never reuse it
+      } else {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          discard = rollbackError as Error;
+        }
       }
-      throw this.wrap(e);
+      throw new AttemptFailure(stage, err);
     } finally {
-      client.release(broken instanceof Error ? broken : undefined);
+      guard.clear();
+      lease.release(discard);
     }
   }
 
-  /** True when the primary answers a trivial query. */
-  async ping(): Promise<boolean> {
+  /** Acquires a lease, timing it; failures are marked as 'before' (nothing reached the server). */
+  /**
+   * The caller's frames for leak reports, taken while they are still on the synchronous stack.
+   * Measured here: a stack capture under async stack traces costs 10–20 µs, a third of a point
+   * read, so only every leakStackEvery-th call is captured until the first leak is seen; from
+   * then on every call is, so the next report carries the stack.
+   */
+  private trace(entry: (...args: never[]) => unknown): CallerTrace {
+    if (!this.leakChecks) return NO_TRACE;
+    if (!this.leakSeen && this.calls++ % this.leakStackEvery !== 0) return NO_TRACE;
+    return captureCaller(entry);
+  }
+
+  private async lease(lane: Lane, deadline: number, trace: CallerTrace): Promise<Lease> {
+    const t0 = performance.now();
     try {
-      await this.pool.query('SELECT 1');
+      return await lane.acquire(deadline, trace);
+    } catch (e) {
+      throw new AttemptFailure('before', e);
+    } finally {
+      this.acquireTimer(lane).observe((performance.now() - t0) / 1000);
+    }
+  }
+
+  // Labelled children cached per lane: label hashing on every query is measurable in the benchmark.
+  private readonly acquireTimers = new Map<Lane, ReturnType<DbMetrics['acquireSeconds']['labels']>>();
+  private acquireTimer(lane: Lane): ReturnType<DbMetrics['acquireSeconds']['labels']> {
+    let h = this.acquireTimers.get(lane);
+    if (!h) this.acquireTimers.set(lane, (h = this.metrics.acquireSeconds.labels({ target: lane.target, lane: lane.name })));
+    return h;
+  }
+
+  private async statement<R extends pg.QueryResultRow>(lane: Lane, q: NamedQuery, params: readonly unknown[], deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
+    // this.lease() inlined: one async layer less on the hottest path.
+    const t0 = performance.now();
+    let lease: Lease;
+    try {
+      lease = await lane.acquire(deadline, trace);
+    } catch (e) {
+      throw new AttemptFailure('before', e);
+    } finally {
+      this.acquireTimer(lane).observe((performance.now() - t0) / 1000);
+    }
+    const guard = deadlineGuard(lease, lane, deadline);
+    try {
+      const r = await guard.run(lease.client.query<R>(this.config(q, params)));
+      lease.release();
+      return r;
+    } catch (e) {
+      const err = guard.expired ? guard.expiredError() : e;
+      lease.release(guard.expired || retryRule(err)?.kind === 'connection' || sqlstateOf(err) === undefined ? new Error('discarded') : undefined);
+      throw new AttemptFailure('during', err);
+    } finally {
+      guard.clear();
+    }
+  }
+
+  private withRetry<T>(target: string, breaker: TargetBreaker, kind: WorkKind, deadline: number, attempt: () => Promise<T>): Promise<T> {
+    this.budget.recordRequest();
+    // The first attempt without an async frame of its own: most calls succeed at once.
+    return breaker.execute(attempt).catch((e: unknown) => this.retrying(target, breaker, kind, deadline, attempt, e));
+  }
+
+  private async retrying<T>(target: string, breaker: TargetBreaker, kind: WorkKind, deadline: number, attempt: () => Promise<T>, firstError: unknown): Promise<T> {
+    let backoff: IBackoff<unknown> | undefined;
+    let previous: unknown;
+    for (let n = 1; ; n++) {
+      try {
+        if (n > 1) return await breaker.execute(attempt);
+        throw firstError;
+      } catch (raw) {
+        const unwrapped = unwrapAttempt(raw);
+        const { stage } = unwrapped;
+        // The breaker opening during this call's own retries: report the failure that opened it.
+        const circuitOpen = isPgpressErrorCode(unwrapped.error, 'PGP_CIRCUIT_OPEN');
+        const error = previous !== undefined && circuitOpen ? previous : unwrapped.error;
+        previous = error;
+        const state = sqlstateOf(error);
+        if (state !== undefined || !(error instanceof PgpressError)) this.metrics.errors.inc({ target, class: state?.slice(0, 2) ?? 'none' });
+        const rule = retryRule(error);
+        if (rule && !circuitOpen && n < this.opts.retry.maxAttempts && mayRetry(kind, stage, rule)) {
+          backoff = backoff ? backoff.next(undefined) : this.backoffFor(rule).next();
+          if (Date.now() + backoff.duration < deadline && this.budget.tryRetry()) {
+            this.metrics.retries.inc({ target, kind: rule.kind });
+            await sleep(backoff.duration);
+            continue;
+          }
+        }
+        if (outcomeUnknown(kind, stage, error)) {
+          this.metrics.outcomeUnknown.inc({ target });
+          throw new PgpressError('PGP_OUTCOME_UNKNOWN', 'The connection failed while the write was in flight; it may or may not have committed.', {
+            cause: error,
+            pg: { sqlstate: state },
+          });
+        }
+        throw fromPgError(error);
+      }
+    }
+  }
+
+  private backoffFor(rule: RetryRule): ExponentialBackoff<unknown> {
+    let b = this.backoffs.get(rule);
+    if (!b) this.backoffs.set(rule, (b = new ExponentialBackoff({ initialDelay: rule.initialDelayMs, maxDelay: rule.maxDelayMs })));
+    return b;
+  }
+
+  /** A read on a replica if one is fresh enough; undefined means "use the primary". */
+  private async tryReplica<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], opts: QueryOptions, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R> | undefined> {
+    await this.monitorStarted;
+    const tokenText = maxLsn(opts.token !== undefined && isLsn(opts.token) ? opts.token : undefined, currentSession()?.token);
+    const token = tokenText === undefined ? undefined : parseLsn(tokenText);
+    const sel = selectReplica(this.replicas.map((r) => ({ status: r.status, breaker: r.breaker.state })), token);
+    if (sel.kind === 'none') return undefined;
+    const replica = this.replicas.find((r) => r.status === sel.replica)!;
+    // Half the remaining time at most: a frozen replica must leave time to ask the primary.
+    const sub = Date.now() + Math.floor((deadline - Date.now()) / 2);
+    replica.status.inFlight++;
+    try {
+      return await replica.breaker.execute(() => this.replicaRead<R>(replica, q, params, sel.kind === 'wait' ? token : undefined, sub, trace));
+    } catch (raw) {
+      const { error } = unwrapAttempt(raw);
+      if (error instanceof NotCaughtUp) return undefined;
+      const state = sqlstateOf(error);
+      const failing = retryRule(error)?.kind === 'connection' || (isPgpressErrorCode(error, 'PGP_DEADLINE_EXCEEDED') && state === undefined);
+      if (failing) markDown(replica.status, (error as Error).message);
+      // Errors that are the statement's own fault (syntax, bad value) would fail on the primary too.
+      if (state !== undefined && retryRule(error) === undefined && !failing && state !== '57014') throw fromPgError(error);
+      return undefined;
+    } finally {
+      replica.status.inFlight--;
+    }
+  }
+
+  private async replicaRead<R extends pg.QueryResultRow>(replica: Replica, q: NamedQuery, params: readonly unknown[], waitFor: bigint | undefined, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
+    const lease = await this.lease(replica.lane, deadline, trace);
+    const guard = deadlineGuard(lease, replica.lane, deadline);
+    let discard: Error | undefined;
+    try {
+      if (waitFor !== undefined) {
+        const until = Math.min(deadline, Date.now() + this.opts.replicas.rywWaitMs);
+        for (;;) {
+          const { rows } = await guard.run(lease.client.query<{ lsn: string | null }>(REPLAY_LSN));
+          const replay = rows[0]?.lsn ? parseLsn(rows[0].lsn) : 0n;
+          this.monitor!.noteReplay(replica.status, replay);
+          if (replay >= waitFor) break;
+          if (Date.now() + 10 >= until) throw new NotCaughtUp();
+          await sleep(10);
+        }
+      }
+      return await guard.run(lease.client.query<R>(this.config(q, params)));
+    } catch (e) {
+      if (e instanceof NotCaughtUp) throw e;
+      const err = guard.expired ? guard.expiredError() : e;
+      if (guard.expired || retryRule(err)?.kind === 'connection' || sqlstateOf(err) === undefined) discard = new Error('discarded');
+      throw new AttemptFailure('during', err);
+    } finally {
+      guard.clear();
+      lease.release(discard);
+    }
+  }
+
+  /** Health of the primary and each replica (state, lag, breaker, lanes), probed now. */
+  async health(): Promise<TargetHealth[]> {
+    const primaryUp = await this.ping();
+    if (this.monitor) await this.monitor.refresh();
+    return clusterHealth({
+      primaryUrl: this.options.url,
+      primaryUp,
+      primaryBreaker: this.primaryBreaker.state,
+      lanes: Object.fromEntries(LANE_NAMES.map((l) => [l, this.lanes[l].stats()])),
+      replicas: this.replicas.map((r) => ({ url: r.url, status: r.status, breaker: r.breaker.state, lane: r.lane.stats() })),
+    });
+  }
+
+  /** True when the primary answers a trivial query (on the critical lane, within 2 s). */
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      const lease = await this.lanes.critical.acquire(Date.now() + 2_000);
+      try {
+        await lease.client.query('SELECT 1');
+        lease.release();
+      } catch (e) {
+        lease.release(e as Error);
+        throw e;
+      }
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Closes every connection; later calls fail with PGP_DB_UNAVAILABLE. */
+  /** Closes every connection and the monitor; later calls fail with PGP_DB_UNAVAILABLE. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end();
+    this.removeSource();
+    await this.monitor?.stop();
+    await Promise.all([...LANE_NAMES.map((l) => this.lanes[l].close()), ...this.replicas.map((r) => r.lane.close())]);
   }
 
   private assertOpen(): void {
     if (this.closed) throw new PgpressError('PGP_DB_UNAVAILABLE', 'The cluster has been closed.');
   }
+}
 
-  private wrap(e: unknown): PgpressError {
-    if (e instanceof Error && /timeout exceeded when trying to connect/i.test(e.message)) {
-      return new PgpressError('PGP_POOL_TIMEOUT', 'No database connection became free before the acquire deadline.', { cause: e });
-    }
-    return fromPgError(e);
-  }
+class NotCaughtUp extends Error {}
+
+function isPgpressErrorCode(e: unknown, code: string): boolean {
+  return e instanceof PgpressError && e.code === code;
 }

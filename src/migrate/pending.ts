@@ -16,8 +16,8 @@ export interface MigrationCurrency {
 
 /** Compares the tracking table with the files: pending (not applied) and changed (checksum differs). */
 export async function migrationCurrency(db: Queryable, files: readonly MigrationFile[]): Promise<MigrationCurrency> {
-  const { rows } = await db.query<{ present: boolean }>(trackingExists, [TRACKING_TABLE]);
-  const applied = rows[0]?.present ? (await db.query<{ version: number; checksum: string }>(appliedVersions)).rows : [];
+  const { rows } = await db.query<{ present: boolean }>(trackingExists, [TRACKING_TABLE], { lane: 'critical', deadlineMs: 3_000 });
+  const applied = rows[0]?.present ? (await db.query<{ version: number; checksum: string }>(appliedVersions, [], { lane: 'critical', deadlineMs: 3_000 })).rows : [];
   const byVersion = new Map(applied.map((r) => [r.version, r.checksum]));
   let pending = 0;
   let changed = 0;

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
+import { sql } from '../../src/db/sql.ts';
 import { testApp } from '../harness/testApp.ts';
+
+const sleep = sql('test.sleep', 'SELECT pg_sleep($1)');
 import { testRedis } from '../harness/testRedis.ts';
 
 test('the rate limit is per client and shared across instances through Redis', async () => {
@@ -38,7 +41,7 @@ test('under pressure requests are shed with 503 and Retry-After while /healthz a
 test('a saturated pool triggers shedding for real', async () => {
   const { app, store } = await testApp();
   // Hold every connection (pool max 4) and queue more than four waiters per connection.
-  const sleepers = Array.from({ length: 4 + 17 }, () => store.cluster.pool.query('SELECT pg_sleep(0.6)'));
+  const sleepers = Array.from({ length: 4 + 17 }, () => store.cluster.query(sleep, [0.6]));
   await new Promise((r) => setTimeout(r, 100));
   const shed = await app.inject('/v1/articles/1');
   assert.equal(shed.statusCode, 503);

@@ -45,3 +45,31 @@ test('secrets never print', () => {
   assert.doesNotMatch(printed, /hunter2|hunter3/);
   assert.equal(redactUrl('postgres://u:hunter2@db/app'), 'postgres://u:***@db/app');
 });
+
+test('cluster settings: replica URLs, lanes, retry, breaker and replica bounds', () => {
+  const s = loadSettings({
+    DATABASE_REPLICA_URLS: 'postgres://u:pw1@r1:5432/app, postgres://u:pw2@r2:5432/app',
+    DB_CRITICAL_POOL_MAX: '3',
+    DB_BACKGROUND_STATEMENT_TIMEOUT_MS: '60000',
+    DB_LIFETIME_JITTER_PCT: '10',
+    DB_RETRY_BUDGET_PCT: '5',
+    DB_REPLICA_MAX_LAG_MS: '2000',
+  });
+  assert.deepEqual(s.replicaUrls, ['postgres://u:pw1@r1:5432/app', 'postgres://u:pw2@r2:5432/app']);
+  assert.equal(JSON.stringify(s).includes('pw1'), false, 'replica passwords never print');
+  assert.equal(s.pool.lanes.critical.max, 3);
+  assert.equal(s.pool.lanes.background.statementTimeoutMs, 60_000);
+  assert.equal(s.pool.lifetimeJitter, 0.1);
+  assert.equal(s.pool.retry.budgetRatio, 0.05);
+  assert.equal(s.pool.replicas.maxLagMs, 2_000);
+  assert.deepEqual(loadSettings({}).replicaUrls, []);
+  assert.throws(
+    () => loadSettings({ DATABASE_REPLICA_URLS: 'postgres://u:hunter2@r1/app,mysql://u:hunter3@x/y' }),
+    (e: unknown) => {
+      const m = (e as Error).message;
+      assert.match(m, /DATABASE_REPLICA_URLS/);
+      assert.equal(/hunter/.test(m), false, m);
+      return true;
+    },
+  );
+});

@@ -5,6 +5,9 @@ import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
 import { articleAnalytics, topArticles30d, topArticles7d, topArticlesAll, userEngagement } from './queries.ts';
 
+/** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
+const READ = { read: true } as const;
+
 /** Engagement of one article. */
 export interface ArticleStats {
   articleId: number;
@@ -56,14 +59,14 @@ function toArticleStats(r: Row): ArticleStats {
 
 /** Stats of one article; PGP_NOT_FOUND when the view has no row (unknown, or newer than the last refresh). */
 export async function getArticleStats(db: Queryable, articleId: number): Promise<ArticleStats> {
-  const { rows } = await db.query<Row>(articleAnalytics, [articleId]);
+  const { rows } = await db.query<Row>(articleAnalytics, [articleId], READ);
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `No analytics for article ${articleId} (unknown, or created after the last refresh).`);
   return toArticleStats(rows[0]);
 }
 
 /** Stats of one user; PGP_NOT_FOUND when the view has no row. */
 export async function getUserStats(db: Queryable, userId: number): Promise<UserStats> {
-  const { rows } = await db.query<Row>(userEngagement, [userId]);
+  const { rows } = await db.query<Row>(userEngagement, [userId], READ);
   const r = rows[0];
   if (!r) throw new PgpressError('PGP_NOT_FOUND', `No engagement for user ${userId} (unknown, or created after the last refresh).`);
   return {
@@ -78,6 +81,6 @@ export async function getUserStats(db: Queryable, userId: number): Promise<UserS
 export async function topArticles(db: Queryable, window: '7d' | '30d' | 'all' = '7d', limit = 10): Promise<ArticleStats[]> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PgpressError('PGP_VALIDATION', 'limit must be between 1 and 100.', { details: { field: 'limit' } });
   const q = window === '7d' ? topArticles7d : window === '30d' ? topArticles30d : topArticlesAll;
-  const { rows } = await db.query<Row>(q, [limit]);
+  const { rows } = await db.query<Row>(q, [limit], READ);
   return rows.map(toArticleStats);
 }

@@ -108,14 +108,14 @@ export async function createArticle(db: Queryable, input: NewArticle): Promise<A
 
 /** Returns the article with this id, or throws PGP_NOT_FOUND. */
 export async function getArticle(db: Queryable, id: number): Promise<Article> {
-  const { rows } = await db.query<ArticleRow>(articleById, [id]);
+  const { rows } = await db.query<ArticleRow>(articleById, [id], { read: true });
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `Article ${id} does not exist.`);
   return toArticle(rows[0]);
 }
 
 /** Returns the article with this slug, or throws PGP_NOT_FOUND. */
 export async function getArticleBySlug(db: Queryable, slug: string): Promise<Article> {
-  const { rows } = await db.query<ArticleRow>(articleBySlug, [slug]);
+  const { rows } = await db.query<ArticleRow>(articleBySlug, [slug], { read: true });
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `No article has the slug ${JSON.stringify(slug)}.`);
   return toArticle(rows[0]);
 }

@@ -4,6 +4,9 @@ import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
 import { commentById, commentsOfArticle, insertComment, softDeleteComment } from './queries.ts';
 
+/** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
+const READ = { read: true } as const;
+
 /** A comment; a deleted one keeps its place in the thread with body null. */
 export interface Comment {
   id: number;
@@ -65,7 +68,7 @@ export async function createComment(db: Queryable, input: NewComment): Promise<C
 export async function listComments(db: Queryable, articleId: number, opts: { afterId?: number; limit?: number } = {}): Promise<Comment[]> {
   const limit = opts.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new PgpressError('PGP_VALIDATION', 'limit must be between 1 and 200.', { details: { field: 'limit' } });
-  const { rows } = await db.query<CommentRow>(commentsOfArticle, [articleId, opts.afterId ?? 0, limit]);
+  const { rows } = await db.query<CommentRow>(commentsOfArticle, [articleId, opts.afterId ?? 0, limit], READ);
   return rows.map(toComment);
 }
 

@@ -4,6 +4,9 @@ import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
 import { authorFeedFirstPage, authorFeedNextPage, feedFirstPage, feedNextPage, tagFeedFirstPage, tagFeedNextPage } from './queries.ts';
 
+/** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
+const READ = { read: true } as const;
+
 /** One entry of the feed (what a list shows, not the body). */
 export interface FeedItem {
   id: number;
@@ -63,8 +66,8 @@ export async function feedPage(db: Queryable, opts: FeedOptions = {}): Promise<F
         : [feedFirstPage, feedNextPage, []];
   // First pages take (limit, filter?); next pages (limit, cursor microseconds, cursor id, filter?).
   const { rows } = opts.cursor
-    ? await db.query<FeedRow>(next, [limit, ...decodeCursor(opts.cursor), ...filter])
-    : await db.query<FeedRow>(first, [limit, ...filter]);
+    ? await db.query<FeedRow>(next, [limit, ...decodeCursor(opts.cursor), ...filter], READ)
+    : await db.query<FeedRow>(first, [limit, ...filter], READ);
   const last = rows.at(-1);
   return {
     items: rows.map((r) => ({ id: toId(r.id), authorId: toId(r.author_id), title: r.title, slug: r.slug, publishedAt: r.published_at.toISOString() })),

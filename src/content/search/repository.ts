@@ -4,6 +4,9 @@ import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
 import { searchArticles, similarTitles } from './queries.ts';
 
+/** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
+const READ = { read: true } as const;
+
 /** One search hit; the snippet marks matches with <mark>…</mark>. */
 export interface SearchHit {
   id: number;
@@ -36,13 +39,13 @@ export async function search(db: Queryable, text: string, limit = 10, offset = 0
   if (!Number.isInteger(offset) || offset < 0 || offset > MAX_SEARCH_OFFSET) {
     throw new PgpressError('PGP_VALIDATION', `offset must be between 0 and ${MAX_SEARCH_OFFSET}.`, { details: { field: 'offset' } });
   }
-  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(searchArticles, [text, limit, offset]);
+  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(searchArticles, [text, limit, offset], READ);
   return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: r.published_at?.toISOString() ?? null, rank: r.rank, snippet: r.snippet }));
 }
 
 /** Published articles whose title is similar to `text` (tolerates typos), most similar first. */
 export async function findSimilarTitles(db: Queryable, text: string, limit = 10): Promise<TitleMatch[]> {
   checkInput(text, limit);
-  const { rows } = await db.query<{ id: string; title: string; slug: string; score: number }>(similarTitles, [text, limit]);
+  const { rows } = await db.query<{ id: string; title: string; slug: string; score: number }>(similarTitles, [text, limit], READ);
   return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, score: r.score }));
 }

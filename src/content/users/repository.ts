@@ -61,7 +61,7 @@ export async function createUser(db: Queryable, input: NewUser): Promise<User> {
 
 /** Returns the user with this id, or throws PGP_NOT_FOUND. */
 export async function getUser(db: Queryable, id: number): Promise<User> {
-  const { rows } = await db.query<UserRow>(userById, [id]);
+  const { rows } = await db.query<UserRow>(userById, [id], { read: true });
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `User ${id} does not exist.`);
   return toUser(rows[0]);
 }

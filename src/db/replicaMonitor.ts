@@ -1,0 +1,126 @@
+// The background monitor: every interval it reads the primary's WAL position and each replica's
+// replay position, turns them into a lag in milliseconds, and updates rotation (replicaSet.ts).
+import { parseLsn } from './lsn.ts';
+import { ProbeClient } from './probeClient.ts';
+import { applyProbe, newReplicaStatus, type ReplicaStatus, type RotationOptions } from './replicaSet.ts';
+
+/** How often and how patiently to probe. */
+export interface MonitorOptions extends RotationOptions {
+  intervalMs: number;
+  probeTimeoutMs: number;
+}
+
+/** The primary as the monitor sees it. */
+export interface PrimaryStatus {
+  reachable: boolean | undefined;
+  currentLsn: bigint | undefined;
+  lastError: string | undefined;
+}
+
+const PRIMARY_LSN = 'SELECT pg_current_wal_lsn()::text AS lsn';
+const REPLICA_LSN = 'SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS lsn';
+
+/**
+ * Lag in ms = time since the primary first reported a position beyond the replica's replay
+ * position (0 when caught up). Samples of the primary's position are kept for that.
+ */
+export class ReplicaMonitor {
+  readonly primary: PrimaryStatus = { reachable: undefined, currentLsn: undefined, lastError: undefined };
+  readonly replicas: ReplicaStatus[];
+  private readonly samples: { at: number; lsn: bigint }[] = [];
+  private readonly primaryProbe: ProbeClient;
+  private readonly replicaProbes: ProbeClient[];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    primaryUrl: string,
+    replicas: readonly { name: string; url: string }[],
+    private readonly opts: MonitorOptions,
+  ) {
+    this.primaryProbe = new ProbeClient(primaryUrl, opts.probeTimeoutMs);
+    this.replicaProbes = replicas.map((r) => new ProbeClient(r.url, opts.probeTimeoutMs));
+    this.replicas = replicas.map((r) => newReplicaStatus(r.name));
+  }
+
+  /** Starts probing (first probe at once); resolves after the first round. */
+  async start(): Promise<void> {
+    await this.tick();
+  }
+
+  /** One round of probes; then schedules the next. */
+  private tick(): Promise<void> {
+    this.running = this.probeAll().finally(() => {
+      this.running = undefined;
+      if (this.stopped) return;
+      this.timer = setTimeout(() => void this.tick(), this.opts.intervalMs);
+      this.timer.unref();
+    });
+    return this.running;
+  }
+
+  /** Probes now (tests and `doctor` use it for a fresh picture). */
+  async refresh(): Promise<void> {
+    await (this.running ?? this.probeAll());
+  }
+
+  private async probeAll(): Promise<void> {
+    try {
+      const [row] = await this.primaryProbe.query<{ lsn: string }>(PRIMARY_LSN);
+      const lsn = parseLsn(row!.lsn);
+      Object.assign(this.primary, { reachable: true, currentLsn: lsn, lastError: undefined });
+      const last = this.samples[this.samples.length - 1];
+      if (!last || last.lsn !== lsn) this.samples.push({ at: Date.now(), lsn });
+    } catch (e) {
+      Object.assign(this.primary, { reachable: false, lastError: (e as Error).message });
+    }
+    await Promise.all(this.replicas.map((r, i) => this.probeReplica(r, this.replicaProbes[i]!)));
+    this.trimSamples();
+  }
+
+  private async probeReplica(r: ReplicaStatus, probe: ProbeClient): Promise<void> {
+    const now = Date.now();
+    try {
+      const [row] = await probe.query<{ standby: boolean; lsn: string | null }>(REPLICA_LSN);
+      if (!row?.standby || row.lsn === null) throw new Error('not a streaming standby (pg_is_in_recovery() is false or nothing replayed)');
+      const replay = parseLsn(row.lsn);
+      applyProbe(r, { ok: true, replayLsn: replay, lagMs: this.lagFor(replay, now) }, this.opts, now);
+    } catch (e) {
+      applyProbe(r, { ok: false, error: (e as Error).message }, this.opts, now);
+    }
+  }
+
+  /** Milliseconds since the primary first stood beyond replay (0 if caught up with the last sample). */
+  lagFor(replay: bigint, now: number = Date.now()): number {
+    const first = this.samples.find((s) => s.lsn > replay);
+    return first ? now - first.at : 0;
+  }
+
+  /** Records a replay position seen by a read (fresher than the last probe). */
+  noteReplay(r: ReplicaStatus, replay: bigint): void {
+    if (r.replayLsn === undefined || replay > r.replayLsn) r.replayLsn = replay;
+  }
+
+  // Keep samples no replica still needs, plus enough history to measure lag past the bound.
+  private trimSamples(): void {
+    const keepFrom = Date.now() - this.opts.maxLagMs * 4 - this.opts.intervalMs * 4;
+    const oldestReplay = this.replicas.reduce<bigint | undefined>((m, r) => (r.replayLsn !== undefined && (m === undefined || r.replayLsn < m) ? r.replayLsn : m), undefined);
+    while (this.samples.length > 2) {
+      const s = this.samples[0]!;
+      const second = this.samples[1]!;
+      // Dropping s is safe when no replica is behind it... or it is simply too old to matter.
+      if (s.at < keepFrom || (oldestReplay !== undefined && second.lsn <= oldestReplay)) this.samples.shift();
+      else break;
+    }
+  }
+
+  /** Stops probing and closes probe connections. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+    this.primaryProbe.discard();
+    for (const p of this.replicaProbes) p.discard();
+  }
+}

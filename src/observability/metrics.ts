@@ -1,0 +1,90 @@
+// The process's one prom-client registry and the database metrics registered in it. Exposing
+// the registry over HTTP is the monitoring issue's job; collectors here only fill it.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The registry every pgpress metric lives in. */
+export const registry = new Registry();
+
+/** Something that reports pool and replica figures when metrics are scraped (a Cluster). */
+export interface DbMetricsSource {
+  lanes(): { target: string; lane: string; inUse: number; idle: number; waiting: number }[];
+  targets(): { target: string; breaker: 'closed' | 'open' | 'half-open'; lagSeconds: number | undefined }[];
+}
+
+/** The database metrics: per lane and per target, bounded labels only. */
+export interface DbMetrics {
+  acquireSeconds: Histogram<'target' | 'lane'>;
+  errors: Counter<'target' | 'class'>;
+  retries: Counter<'target' | 'kind'>;
+  leaks: Counter<'target' | 'lane'>;
+  outcomeUnknown: Counter<'target'>;
+  /** Adds a live source (returns a function that removes it). */
+  addSource(s: DbMetricsSource): () => void;
+}
+
+const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/** Creates and registers the database metrics in reg. */
+export function createDbMetrics(reg: Registry): DbMetrics {
+  const sources = new Set<DbMetricsSource>();
+  new Gauge({
+    name: 'pgpress_db_connections',
+    help: 'Connections per target and lane, by state (in_use, idle, waiting callers).',
+    labelNames: ['target', 'lane', 'state'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const s of sources) {
+        for (const l of s.lanes()) {
+          this.set({ target: l.target, lane: l.lane, state: 'in_use' }, l.inUse);
+          this.set({ target: l.target, lane: l.lane, state: 'idle' }, l.idle);
+          this.set({ target: l.target, lane: l.lane, state: 'waiting' }, l.waiting);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'pgpress_db_breaker_state',
+    help: 'Circuit breaker per target: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['target'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const s of sources) for (const t of s.targets()) this.set({ target: t.target }, BREAKER_VALUE[t.breaker]);
+    },
+  });
+  new Gauge({
+    name: 'pgpress_db_replica_lag_seconds',
+    help: 'Replay lag of each replica as the monitor last measured it.',
+    labelNames: ['target'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const s of sources) for (const t of s.targets()) if (t.lagSeconds !== undefined) this.set({ target: t.target }, t.lagSeconds);
+    },
+  });
+  return {
+    acquireSeconds: new Histogram({
+      name: 'pgpress_db_acquire_seconds',
+      help: 'Time to obtain a pooled connection, per target and lane.',
+      labelNames: ['target', 'lane'],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [reg],
+    }),
+    errors: new Counter({ name: 'pgpress_db_errors_total', help: 'Database errors per target by SQLSTATE class (two characters; "none" without SQLSTATE).', labelNames: ['target', 'class'], registers: [reg] }),
+    retries: new Counter({ name: 'pgpress_db_retries_total', help: 'Retries per target by kind (connection, contention).', labelNames: ['target', 'kind'], registers: [reg] }),
+    leaks: new Counter({ name: 'pgpress_db_connection_leaks_total', help: 'Connections held past the leak threshold.', labelNames: ['target', 'lane'], registers: [reg] }),
+    outcomeUnknown: new Counter({ name: 'pgpress_db_outcome_unknown_total', help: 'Writes whose connection failed with the outcome unknown.', labelNames: ['target'], registers: [reg] }),
+    addSource(s) {
+      sources.add(s);
+      return () => sources.delete(s);
+    },
+  };
+}
+
+let defaultDb: DbMetrics | undefined;
+
+/** The database metrics in the process registry (created on first use). */
+export function dbMetrics(): DbMetrics {
+  return (defaultDb ??= createDbMetrics(registry));
+}
