@@ -69,7 +69,7 @@ export const settingsSchema = z.object({
   BODY_LIMIT_BYTES: intIn(1024, 104_857_600).default(1_048_576),
   RATE_LIMIT_MAX: intIn(0, 1_000_000).default(600),
   RATE_LIMIT_WINDOW_MS: intIn(1000, 3_600_000).default(60_000),
-  SHED_EVENT_LOOP_DELAY_MS: intIn(0, 60_000).default(200),
+  SHED_EVENT_LOOP_DELAY_MS: intIn(0, 60_000).default(100),
   PARTITION_MONTHS_AHEAD: intIn(0, 36).default(3),
   EVENTS_RETENTION_MONTHS: intIn(0, 1200).default(13),
   AUDIT_RETENTION_MONTHS: intIn(0, 1200).default(84),

@@ -31,7 +31,7 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Requests per client per window (default 600 per minute; 0 turns it off). */
   rateLimit?: { max: number; windowMs: number; redis?: Redis };
-  /** Event-loop delay (ms) past which requests are shed with 503 (default 200; 0 turns it off). */
+  /** Mean event-loop delay (ms) past which requests are shed with 503 (default 100; 0 turns it off). */
   shedEventLoopDelayMs?: number;
 }
 
@@ -67,7 +67,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   installJsonParser(app);
   installLoadShedding(app, {
-    maxEventLoopDelayMs: opts.shedEventLoopDelayMs ?? 200,
+    maxEventLoopDelayMs: opts.shedEventLoopDelayMs ?? 100,
     saturated: () => opts.store.saturated(),
   });
   const rl = opts.rateLimit ?? { max: 600, windowMs: 60_000 };

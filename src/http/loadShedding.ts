@@ -5,7 +5,7 @@ import { PgpressError } from '../errors/index.ts';
 
 /** When to shed. */
 export interface SheddingOptions {
-  /** Shed while the event loop's p99 delay over the last sample exceeds this (0: never). */
+  /** Shed while the event loop's mean delay over the last half second exceeds this (0: never). */
   maxEventLoopDelayMs: number;
   /** Extra pressure signal, e.g. callers queued on the database pool. */
   saturated?: () => boolean;
@@ -27,7 +27,9 @@ export function installLoadShedding(app: FastifyInstance, opts: SheddingOptions)
     const histogram = monitorEventLoopDelay({ resolution: 10 });
     histogram.enable();
     timer = setInterval(() => {
-      lagging = histogram.percentile(99) / 1e6 > opts.maxEventLoopDelayMs;
+      // The mean, not a high percentile: one GC pause or lazy module load is a single late tick and
+      // must not refuse traffic; sustained overload makes every tick late.
+      lagging = histogram.count > 0 && histogram.mean / 1e6 > opts.maxEventLoopDelayMs;
       histogram.reset();
     }, SAMPLE_MS);
     timer.unref();

@@ -30,7 +30,7 @@ before(async () => {
     pool: { max: 4, replicas: { maxLagMs: 60_000, rejoinAfterMs: 1_000, monitorIntervalMs: 100, probeTimeoutMs: 500, rywWaitMs: 100 } },
   });
   await store.cluster.ready();
-  app = await buildApp({ store, tokens });
+  app = await buildApp({ store, tokens, shedEventLoopDelayMs: 0 });
 });
 
 after(async () => {
