@@ -1,14 +1,12 @@
 // The benchmark scenarios, by name.
 import { api } from './api.ts';
 import { clusterBench } from './cluster.ts';
-import { pointRead } from './pointRead.ts';
 import { schema } from './schema.ts';
 
 /** A scenario runs its variants interleaved and returns the figures for its JSON line. */
 export type Scenario = () => Promise<Record<string, number>>;
 
 export const scenarios: Record<string, Scenario> = {
-  'point-read': pointRead,
   api,
   schema,
   cluster: clusterBench,

@@ -1,12 +1,9 @@
 // Lanes: bounded FIFO waiting with deadlines, isolation between lanes, lifetimes, leak detection.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, type ClusterOptions } from '../../src/db/cluster.ts';
 import type { LeakReport } from '../../src/db/lane.ts';
 import { sql } from '../../src/db/sql.ts';
-import { isPgpressError } from '../../src/errors/index.ts';
-import { createDbMetrics } from '../../src/observability/metrics.ts';
-import { Registry } from 'prom-client';
+import { clusterFactory, code } from '../harness/testCluster.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
 
 const db = await testDatabase();
@@ -14,17 +11,8 @@ const sleepQ = sql('test.sleep', 'SELECT pg_sleep($1::float8) AS slept');
 const pidQ = sql('test.pid', 'SELECT pg_backend_pid() AS pid');
 const activeSleeps = sql('test.activeSleeps', "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()");
 
-const open: Cluster[] = [];
-after(async () => {
-  for (const c of open) await c.close();
-});
-function cluster(o: Partial<ClusterOptions> = {}): Cluster {
-  const c = new Cluster({ url: db.url, metrics: createDbMetrics(new Registry()), ...o });
-  open.push(c);
-  return c;
-}
+const cluster = clusterFactory(db.url);
 
-const code = (e: unknown): string => (isPgpressError(e) ? e.code : `not a PgpressError: ${String(e)}`);
 const settle = <T>(p: Promise<T>): Promise<{ ok: true; value: T; at: number } | { ok: false; error: unknown; at: number }> =>
   p.then(
     (value) => ({ ok: true as const, value, at: performance.now() }),

@@ -1,26 +1,15 @@
 // Retry by SQLSTATE: deadlocks and serialization failures re-run the whole transaction function;
 // other errors fail at once; an open breaker fails fast.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
-import { Cluster, type ClusterOptions } from '../../src/db/cluster.ts';
+import { Cluster } from '../../src/db/cluster.ts';
 import { sql } from '../../src/db/sql.ts';
-import { isPgpressError } from '../../src/errors/index.ts';
-import { createDbMetrics } from '../../src/observability/metrics.ts';
 import { freePort } from '../harness/freePort.ts';
+import { clusterFactory, code } from '../harness/testCluster.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
 
 const db = await testDatabase({ empty: true });
-const open: Cluster[] = [];
-after(async () => {
-  for (const c of open) await c.close();
-});
-function cluster(o: Partial<ClusterOptions> = {}): Cluster {
-  const c = new Cluster({ url: db.url, metrics: createDbMetrics(new Registry()), ...o });
-  open.push(c);
-  return c;
-}
-const code = (e: unknown): string => (isPgpressError(e) ? e.code : `not a PgpressError: ${String(e)}`);
+const cluster = clusterFactory(db.url);
 
 const setup = sql('test.setup', 'CREATE TABLE IF NOT EXISTS acct (id int PRIMARY KEY, n int NOT NULL)');
 const reset = sql('test.reset', 'TRUNCATE acct');

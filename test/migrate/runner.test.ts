@@ -1,30 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, cpSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync, cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after } from 'node:test';
-import pg from 'pg';
 import { migrate, migrationStatus } from '../../src/migrate/index.ts';
 import { isPgpressError } from '../../src/errors/index.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
+import { migrationsDir, rows } from './helpers.ts';
 
-function migrationsDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pgpress-migrations-'));
-  for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function rows<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
 
 test('applies the project migrations once, records them, and a second run applies nothing', async () => {
   const db = await testDatabase({ empty: true });
