@@ -2,7 +2,7 @@
 // with heavy-tailed popularity and real-looking text, loaded with COPY. Scale 1 is 100 users,
 // 1,000 articles, 2,000 comments and 10,000 events; scale 100 gives 100k articles and 1M events.
 import type { Cluster } from '../../db/cluster.ts';
-import { sql } from '../../db/sql.ts';
+import { quoteIdent, sql } from '../../db/sql.ts';
 import { PgpressError, fromPgError } from '../../errors/index.ts';
 import { createMonthPartitions } from '../partitions/index.ts';
 import { addMonths, monthOf, monthRange } from '../partitions/months.ts';
@@ -146,7 +146,7 @@ export async function seed(cluster: Cluster, opts: SeedOptions): Promise<SeedCou
     }, (d) => progress('events', d, counts.events));
 
     progress('analyze', 0, 1);
-    for (const t of ['users', 'articles', 'comments', 'article_events', 'audit_log']) await client.query(`ANALYZE ${t}`);
+    for (const t of ['users', 'articles', 'comments', 'article_events', 'audit_log']) await client.query(`ANALYZE ${quoteIdent(t)}`);
     progress('analyze', 1, 1);
     return counts;
   } catch (e) {
