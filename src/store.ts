@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { Cluster, type ClusterOptions, type Queryable } from './db/cluster.ts';
 import type { TargetHealth } from './db/health.ts';
+import { inSession, type ConsistencySession } from './db/session.ts';
 import { migrationCurrency, readMigrations, type MigrationCurrency, type MigrationFile } from './migrate/index.ts';
 import { createUser, getUser, updateUser, type NewUser, type User, type UserProfilePatch } from './content/users/repository.ts';
 import {
@@ -23,8 +24,13 @@ export interface Readiness {
   targets: TargetHealth[];
 }
 
-/** Who performs a write: recorded by the audit log through pgpress.actor_id. */
-export interface WriteContext {
+/** The caller's consistency session: reads in it see its earlier writes (read-your-writes). */
+export interface ReadContext {
+  session?: ConsistencySession;
+}
+
+/** Who performs a write (recorded by the audit log through pgpress.actor_id), and its session. */
+export interface WriteContext extends ReadContext {
   actorId?: number;
 }
 
@@ -32,31 +38,31 @@ export interface WriteContext {
 export interface Store {
   readonly cluster: Cluster;
   readonly users: {
-    create(input: NewUser): Promise<User>;
-    get(id: number): Promise<User>;
+    create(input: NewUser, ctx?: WriteContext): Promise<User>;
+    get(id: number, ctx?: ReadContext): Promise<User>;
     update(id: number, patch: UserProfilePatch, ctx?: WriteContext): Promise<User>;
   };
   readonly articles: {
     create(input: NewArticle, ctx?: WriteContext): Promise<Article>;
-    get(id: number): Promise<Article>;
-    getBySlug(slug: string): Promise<Article>;
+    get(id: number, ctx?: ReadContext): Promise<Article>;
+    getBySlug(slug: string, ctx?: ReadContext): Promise<Article>;
     /** Optimistic locking: a stale expectedVersion is PGP_CONFLICT. */
     update(id: number, expectedVersion: number, patch: ArticlePatch, ctx?: WriteContext): Promise<Article>;
     publish(id: number, expectedVersion: number, ctx?: WriteContext): Promise<Article>;
     archive(id: number, expectedVersion: number, ctx?: WriteContext): Promise<Article>;
   };
   readonly feed: {
-    page(opts?: FeedOptions): Promise<FeedPage>;
+    page(opts?: FeedOptions, ctx?: ReadContext): Promise<FeedPage>;
   };
   readonly search: {
-    articles(text: string, limit?: number, offset?: number): Promise<SearchHit[]>;
-    similarTitles(text: string, limit?: number): Promise<TitleMatch[]>;
+    articles(text: string, limit?: number, offset?: number, ctx?: ReadContext): Promise<SearchHit[]>;
+    similarTitles(text: string, limit?: number, ctx?: ReadContext): Promise<TitleMatch[]>;
   };
   readonly comments: {
-    list(articleId: number, opts?: { afterId?: number; limit?: number }): Promise<Comment[]>;
+    list(articleId: number, opts?: { afterId?: number; limit?: number }, ctx?: ReadContext): Promise<Comment[]>;
     create(input: NewComment, ctx?: WriteContext): Promise<Comment>;
     /** Soft delete by the acting user, who must be the author. */
-    delete(id: number, ctx: { actorId: number }): Promise<Comment>;
+    delete(id: number, ctx: WriteContext & { actorId: number }): Promise<Comment>;
   };
   readonly events: {
     record(e: ArticleEvent): Promise<string>;
@@ -64,9 +70,9 @@ export interface Store {
     counts(articleId: number, from: Date, to: Date): Promise<Record<string, number>>;
   };
   readonly analytics: {
-    article(id: number): Promise<ArticleStats>;
-    user(id: number): Promise<UserStats>;
-    top(window?: '7d' | '30d' | 'all', limit?: number): Promise<ArticleStats[]>;
+    article(id: number, ctx?: ReadContext): Promise<ArticleStats>;
+    user(id: number, ctx?: ReadContext): Promise<UserStats>;
+    top(window?: '7d' | '30d' | 'all', limit?: number, ctx?: ReadContext): Promise<ArticleStats[]>;
     refresh(view: Matview, opts?: { force?: boolean; maxAgeSeconds?: number }): Promise<boolean>;
     staleness(): Promise<MatviewStaleness[]>;
   };
@@ -91,29 +97,30 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
   // Writes run in a transaction that carries the actor (SET LOCAL), so audit rows name who acted,
   // and that yields a commit LSN (the read-your-writes token).
   const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> =>
-    (await cluster.tx(fn, ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) })).value;
+    (await cluster.tx(fn, { session: ctx?.session, ...(ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) }) })).value;
+  const reader = (ctx: ReadContext | undefined): Queryable => inSession(cluster, ctx?.session);
   return {
     cluster,
     users: {
-      create: (input) => write(undefined, (q) => createUser(q, input)),
-      get: (id) => getUser(cluster, id),
+      create: (input, ctx) => write(ctx, (q) => createUser(q, input)),
+      get: (id, ctx) => getUser(reader(ctx), id),
       update: (id, patch, ctx) => write(ctx ?? { actorId: id }, (q) => updateUser(q, id, patch)),
     },
     articles: {
       create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createArticle(q, input)),
-      get: (id) => getArticle(cluster, id),
-      getBySlug: (slug) => getArticleBySlug(cluster, slug),
+      get: (id, ctx) => getArticle(reader(ctx), id),
+      getBySlug: (slug, ctx) => getArticleBySlug(reader(ctx), slug),
       update: (id, v, patch, ctx) => write(ctx, (q) => updateArticleFields(q, id, v, patch)),
       publish: (id, v, ctx) => write(ctx, (q) => publish(q, id, v)),
       archive: (id, v, ctx) => write(ctx, (q) => archive(q, id, v)),
     },
-    feed: { page: (o) => feedPage(cluster, o) },
+    feed: { page: (o, ctx) => feedPage(reader(ctx), o) },
     search: {
-      articles: (text, limit, offset) => search(cluster, text, limit, offset),
-      similarTitles: (text, limit) => findSimilarTitles(cluster, text, limit),
+      articles: (text, limit, offset, ctx) => search(reader(ctx), text, limit, offset),
+      similarTitles: (text, limit, ctx) => findSimilarTitles(reader(ctx), text, limit),
     },
     comments: {
-      list: (articleId, o) => listComments(cluster, articleId, o),
+      list: (articleId, o, ctx) => listComments(reader(ctx), articleId, o),
       create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createComment(q, input)),
       delete: (id, ctx) => write(ctx, (q) => deleteComment(q, id, ctx.actorId)),
     },
@@ -123,9 +130,9 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       counts: (articleId, from, to) => eventCounts(cluster, articleId, from, to),
     },
     analytics: {
-      article: (id) => getArticleStats(cluster, id),
-      user: (id) => getUserStats(cluster, id),
-      top: (w, limit) => topArticles(cluster, w, limit),
+      article: (id, ctx) => getArticleStats(reader(ctx), id),
+      user: (id, ctx) => getUserStats(reader(ctx), id),
+      top: (w, limit, ctx) => topArticles(reader(ctx), w, limit),
       refresh: (view, o) => refreshMatview(cluster, view, o),
       staleness: () => matviewStaleness(cluster),
     },

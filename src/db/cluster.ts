@@ -17,7 +17,7 @@ import { markDown, type ReplicaStatus } from './replicaSet.ts';
 import { selectReplica } from './replicaSelector.ts';
 import { RetryBudget } from './retryBudget.ts';
 import { mayRetry, outcomeUnknown, retryRule, type RetryRule, type WorkKind } from './retryPolicy.ts';
-import { currentSession, noteCommit } from './session.ts';
+import { noteCommit, type ConsistencySession } from './session.ts';
 import type { NamedQuery } from './sql.ts';
 
 export type { ClusterOptions } from './clusterOptions.ts';
@@ -33,6 +33,8 @@ export interface QueryOptions {
   read?: boolean | undefined;
   /** Read-your-writes token (an LSN): a replica serves the read only once it has replayed it. */
   token?: string | undefined;
+  /** The caller's consistency session: its token applies to the read as well. */
+  session?: ConsistencySession | undefined;
 }
 
 /** A query runner: a Cluster or the client of an open transaction. */
@@ -47,6 +49,8 @@ export interface TxOptions {
   lane?: LaneName | undefined;
   deadlineMs?: number | undefined;
   isolation?: 'read committed' | 'repeatable read' | 'serializable' | undefined;
+  /** The caller's consistency session: the commit's LSN becomes its token. */
+  session?: ConsistencySession | undefined;
 }
 
 /** The result of a transaction: the function's value and the commit's WAL position. */
@@ -186,7 +190,7 @@ export class Cluster implements Queryable {
     const deadline = this.deadlineOf(lane.name, opts.deadlineMs);
     const trace = this.trace(this.tx);
     const result = await this.withRetry('primary', this.primaryBreaker, 'tx', deadline, () => this.txOnce(lane, fn, opts, deadline, trace));
-    noteCommit(result.lsn);
+    noteCommit(opts.session, result.lsn);
     return result;
   }
 
@@ -343,7 +347,7 @@ export class Cluster implements Queryable {
   /** A read on a replica if one is fresh enough; undefined means "use the primary". */
   private async tryReplica<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], opts: QueryOptions, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R> | undefined> {
     await this.monitorStarted;
-    const tokenText = maxLsn(opts.token !== undefined && isLsn(opts.token) ? opts.token : undefined, currentSession()?.token);
+    const tokenText = maxLsn(opts.token !== undefined && isLsn(opts.token) ? opts.token : undefined, opts.session?.token);
     const token = tokenText === undefined ? undefined : parseLsn(tokenText);
     const sel = selectReplica(this.replicas.map((r) => ({ status: r.status, breaker: r.breaker.state })), token);
     if (sel.kind === 'none') return undefined;

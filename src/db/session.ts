@@ -1,7 +1,10 @@
-// A consistency session: carries a read-your-writes token through one request (AsyncLocalStorage),
-// so reads after a write in the same request, or carrying the client's token, never see stale data.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// A consistency session: carries a read-your-writes token through one request, so reads after a
+// write in it, or carrying the client's token, never see stale data. It is passed explicitly
+// (QueryOptions.session, TxOptions.session): AsyncLocalStorage would do it implicitly, but on
+// Node 20 it turns on promise hooks for every promise in the process, which cost the HTTP path a
+// quarter of its throughput (measured with `npm run bench -- api`).
 import { maxLsn } from './lsn.ts';
+import type { Queryable, QueryOptions } from './cluster.ts';
 
 /** Per-request state: the token the caller brought and the latest commit LSN seen since. */
 export interface ConsistencySession {
@@ -11,23 +14,20 @@ export interface ConsistencySession {
   lastCommitLsn: string | undefined;
 }
 
-const storage = new AsyncLocalStorage<ConsistencySession>();
-
-/** Runs fn inside a new session that starts from token (e.g. an HTTP header). */
-export function runInSession<T>(token: string | undefined, fn: () => T): { session: ConsistencySession; result: T } {
-  const session: ConsistencySession = { token, lastCommitLsn: undefined };
-  return { session, result: storage.run(session, fn) };
+/** A new session that starts from token (e.g. an HTTP header). */
+export function newSession(token?: string): ConsistencySession {
+  return { token, lastCommitLsn: undefined };
 }
 
-/** The session of the current async context, if any. */
-export function currentSession(): ConsistencySession | undefined {
-  return storage.getStore();
+/** Records a commit LSN in the session: later reads in it wait for that position. */
+export function noteCommit(session: ConsistencySession | undefined, lsn: string): void {
+  if (!session || lsn === '') return;
+  session.lastCommitLsn = maxLsn(session.lastCommitLsn, lsn);
+  session.token = maxLsn(session.token, lsn);
 }
 
-/** Records a commit LSN in the current session: later reads in it wait for that position. */
-export function noteCommit(lsn: string): void {
-  const s = storage.getStore();
-  if (!s || lsn === '') return;
-  s.lastCommitLsn = maxLsn(s.lastCommitLsn, lsn);
-  s.token = maxLsn(s.token, lsn);
+/** A Queryable whose every call carries the session (for code that takes a Queryable). */
+export function inSession(db: Queryable, session: ConsistencySession | undefined): Queryable {
+  if (!session) return db;
+  return { query: (q, params, opts?: QueryOptions) => db.query(q, params, { ...opts, session }) };
 }

@@ -1,9 +1,7 @@
 // buildApp: the Fastify application over a Store.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { isLsn } from '../db/lsn.ts';
-import { runInSession, type ConsistencySession } from '../db/session.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { TokenService } from '../security/tokens.ts';
 import type { Store } from '../store.ts';
@@ -12,15 +10,14 @@ import { installJsonParser } from './jsonBody.ts';
 import { installLoadShedding } from './loadShedding.ts';
 import { installOpenApi } from './openapi.ts';
 import { installRateLimit } from './rateLimit.ts';
+import { installConsistency } from './requestContext.ts';
+export { LSN_HEADER } from './requestContext.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { commentRoutes } from './routes/comments.ts';
 import { engagementRoutes } from './routes/engagement.ts';
 import { feedRoutes } from './routes/feed.ts';
 import { healthRoutes } from './routes/health.ts';
 import { userRoutes } from './routes/users.ts';
-
-/** Read-your-writes token: sent on every response after a write, accepted back on any request. */
-export const LSN_HEADER = 'x-pgpress-lsn';
 
 /** What the HTTP app needs. */
 export interface AppOptions {
@@ -51,16 +48,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });
-  const sessions = new WeakMap<FastifyRequest, ConsistencySession>();
-  // preHandler (not onRequest): the body is parsed by then, so the handler runs inside the session.
-  app.addHook('preHandler', (req, _reply, done) => {
-    const h = req.headers[LSN_HEADER];
-    sessions.set(req, runInSession(typeof h === 'string' && isLsn(h) ? h : undefined, done).session);
-  });
-  app.addHook('onSend', async (req, reply) => {
-    const lsn = sessions.get(req)?.lastCommitLsn;
-    if (lsn !== undefined) void reply.header(LSN_HEADER, lsn);
-  });
+  installConsistency(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ code: 'PGP_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.`, requestId: String(req.id) });

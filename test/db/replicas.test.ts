@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { Cluster } from '../../src/db/cluster.ts';
 import type { TargetHealth } from '../../src/db/health.ts';
-import { runInSession } from '../../src/db/session.ts';
+import { newSession } from '../../src/db/session.ts';
 import { sql } from '../../src/db/sql.ts';
 import { createDbMetrics } from '../../src/observability/metrics.ts';
 import { startCluster, type PgReplica, type TestCluster } from '../harness/pgCluster.ts';
@@ -89,10 +89,10 @@ test('paused replay: a read carrying a fresh token never returns stale data; tok
     assert.equal((await c.query<{ n: number }>(countId, [1], { read: true, token: lsn })).rows[0]!.n, 1);
     assert.equal(await onReplica({ token: lsn }), false);
     // The same through a session: the commit's LSN becomes the session's token.
-    await runInSession(undefined, async () => {
-      await c.tx((q) => q.query(insert, [2]));
-      assert.equal((await c.query<{ n: number }>(countId, [2], { read: true })).rows[0]!.n, 1);
-    }).result;
+    const session = newSession();
+    await c.tx((q) => q.query(insert, [2]), { session });
+    assert.ok(session.lastCommitLsn, 'the commit LSN is recorded in the session');
+    assert.equal((await c.query<{ n: number }>(countId, [2], { read: true, session })).rows[0]!.n, 1);
     let lastOnReplica = 0;
     await until('the replica to leave the rotation for lag', async () => {
       if (await onReplica()) {

@@ -7,6 +7,7 @@ import { actorOf, assertMayChange, mayChange, optionalActor, requireActor } from
 import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { article, articleBody, articlePatchBody, idParams, slugParams, versionBody } from './schemas.ts';
+import { readCtx, writeCtx } from '../requestContext.ts';
 
 type ArticleBody = Omit<NewArticle, 'authorId'> & { authorId?: number };
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
@@ -28,7 +29,7 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
   async function ownedBy(req: IdRequest): Promise<{ id: number; actorId: number }> {
     const actor = actorOf(req);
     const id = Number(req.params.id);
-    assertMayChange(actor, (await store.articles.get(id)).authorId);
+    assertMayChange(actor, (await store.articles.get(id, readCtx(req))).authorId);
     return { id, actorId: actor.userId };
   }
 
@@ -40,20 +41,20 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
       // Authors write as themselves; editors and admins may write on someone's behalf.
       const authorId = req.body.authorId ?? actor.userId;
       assertMayChange(actor, authorId);
-      return reply.status(201).send(await store.articles.create({ ...req.body, authorId }, { actorId: actor.userId }));
+      return reply.status(201).send(await store.articles.create({ ...req.body, authorId }, writeCtx(req)));
     },
   );
 
   app.get<{ Params: { id: string } }>(
     '/v1/articles/:id',
     { ...reader, schema: { params: idParams, response: { 200: article, ...errors } } },
-    async (req) => readable(await store.articles.get(Number(req.params.id)), req),
+    async (req) => readable(await store.articles.get(Number(req.params.id), readCtx(req)), req),
   );
 
   app.get<{ Params: { slug: string } }>(
     '/v1/articles/by-slug/:slug',
     { ...reader, schema: { params: slugParams, response: { 200: article, ...errors } } },
-    async (req) => readable(await store.articles.getBySlug(req.params.slug), req),
+    async (req) => readable(await store.articles.getBySlug(req.params.slug, readCtx(req)), req),
   );
 
   app.patch<{ Params: { id: string }; Body: ArticlePatch & { version: number } }>(
@@ -62,7 +63,7 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
     async (req) => {
       const { id, actorId } = await ownedBy(req);
       const { version, ...patch } = req.body;
-      return store.articles.update(id, version, patch, { actorId });
+      return store.articles.update(id, version, patch, { actorId, session: req.consistency });
     },
   );
 
@@ -72,7 +73,7 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
       { ...writer, schema: { security: [{ bearer: [] }], params: idParams, body: versionBody, response: { 200: article, ...errors } } },
       async (req) => {
         const { id, actorId } = await ownedBy(req);
-        return store.articles[action](id, req.body.version, { actorId });
+        return store.articles[action](id, req.body.version, { actorId, session: req.consistency });
       },
     );
   }

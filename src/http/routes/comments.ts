@@ -5,6 +5,7 @@ import { actorOf, mayChange, optionalActor, requireActor } from '../auth.ts';
 import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { clampInt, comment, commentBody, commentsQuery, idParams } from './schemas.ts';
+import { readCtx, writeCtx } from '../requestContext.ts';
 
 /** GET/POST /v1/articles/:id/comments, DELETE /v1/comments/:id. */
 export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
@@ -13,7 +14,7 @@ export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Prom
 
   /** Comments hang off articles the caller can read: a draft's are as hidden as the draft. */
   async function assertReadable(req: FastifyRequest, articleId: number): Promise<void> {
-    const a = await store.articles.get(articleId);
+    const a = await store.articles.get(articleId, readCtx(req));
     if (a.status !== 'published' && !mayChange(req.actor, a.authorId)) throw new PgpressError('PGP_NOT_FOUND', `Article ${articleId} does not exist.`);
   }
 
@@ -23,7 +24,7 @@ export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Prom
     async (req) => {
       const articleId = Number(req.params.id);
       await assertReadable(req, articleId);
-      const items = await store.comments.list(articleId, { afterId: Number(req.query.after ?? 0), limit: clampInt(req.query.limit, 1, 200, 50) });
+      const items = await store.comments.list(articleId, { afterId: Number(req.query.after ?? 0), limit: clampInt(req.query.limit, 1, 200, 50) }, readCtx(req));
       return { items };
     },
   );
@@ -35,7 +36,7 @@ export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Prom
       const actor = actorOf(req);
       const articleId = Number(req.params.id);
       await assertReadable(req, articleId);
-      const created = await store.comments.create({ articleId, authorId: actor.userId, body: req.body.body, parentId: req.body.parentId ?? null }, { actorId: actor.userId });
+      const created = await store.comments.create({ articleId, authorId: actor.userId, body: req.body.body, parentId: req.body.parentId ?? null }, writeCtx(req));
       return reply.status(201).send(created);
     },
   );
@@ -43,6 +44,6 @@ export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Prom
   app.delete<{ Params: { id: string } }>(
     '/v1/comments/:id',
     { preHandler: requireActor(tokens), schema: { security: [{ bearer: [] }], params: idParams, response: { 200: comment, ...errors } } },
-    async (req) => store.comments.delete(Number(req.params.id), { actorId: actorOf(req).userId }),
+    async (req) => store.comments.delete(Number(req.params.id), writeCtx(req)),
   );
 }

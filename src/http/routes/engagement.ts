@@ -5,6 +5,7 @@ import { optionalActor } from '../auth.ts';
 import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { articleStats, clampInt, eventBatchBody, eventBody, idParams, topQuery, userStats } from './schemas.ts';
+import { readCtx } from '../requestContext.ts';
 
 type EventInput = Omit<ArticleEvent, 'userId'>;
 
@@ -37,18 +38,18 @@ export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): P
   app.get<{ Params: { id: string } }>(
     '/v1/analytics/articles/:id',
     { schema: { params: idParams, response: { 200: articleStats, ...errors } } },
-    async (req) => store.analytics.article(Number(req.params.id)),
+    async (req) => store.analytics.article(Number(req.params.id), readCtx(req)),
   );
 
   app.get<{ Params: { id: string } }>(
     '/v1/analytics/users/:id',
     { schema: { params: idParams, response: { 200: userStats, ...errors } } },
-    async (req) => store.analytics.user(Number(req.params.id)),
+    async (req) => store.analytics.user(Number(req.params.id), readCtx(req)),
   );
 
   app.get<{ Querystring: { window?: '7d' | '30d' | 'all'; limit?: string } }>(
     '/v1/analytics/top',
     { schema: { querystring: topQuery, response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: articleStats } } }, ...errors } } },
-    async (req) => ({ items: await store.analytics.top(req.query.window ?? '7d', clampInt(req.query.limit, 1, 100, 10)) }),
+    async (req) => ({ items: await store.analytics.top(req.query.window ?? '7d', clampInt(req.query.limit, 1, 100, 10), readCtx(req)) }),
   );
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { clampInt, feedPageSchema, feedQuery, searchPageSchema, searchQuery, titleMatchesSchema } from './schemas.ts';
+import { readCtx } from '../requestContext.ts';
 
 /** Deepest search page served (pages of up to 50: offsets stay within the search layer's bound). */
 const MAX_SEARCH_PAGE = 20;
@@ -22,7 +23,7 @@ export async function feedRoutes(app: FastifyInstance, opts: RouteDeps): Promise
         cursor: q.cursor ?? null,
         ...(q.tag !== undefined ? { tag: q.tag } : {}),
         ...(q.author !== undefined ? { authorId: Number(q.author) } : {}),
-      });
+      }, readCtx(req));
     },
   );
 
@@ -33,7 +34,7 @@ export async function feedRoutes(app: FastifyInstance, opts: RouteDeps): Promise
       const limit = clampInt(req.query.limit, 1, 50, 10);
       const page = clampInt(req.query.page, 1, MAX_SEARCH_PAGE, 1);
       // One extra hit tells whether a next page exists without counting every match.
-      const hits = await store.search.articles(req.query.q, limit + 1, (page - 1) * limit);
+      const hits = await store.search.articles(req.query.q, limit + 1, (page - 1) * limit, readCtx(req));
       return { items: hits.slice(0, limit), page, nextPage: hits.length > limit && page < MAX_SEARCH_PAGE ? page + 1 : null };
     },
   );
@@ -41,6 +42,6 @@ export async function feedRoutes(app: FastifyInstance, opts: RouteDeps): Promise
   app.get<{ Querystring: { q: string; limit?: string } }>(
     '/v1/search/titles',
     { schema: { querystring: { ...searchQuery, properties: { q: searchQuery.properties.q, limit: searchQuery.properties.limit } }, response: { 200: titleMatchesSchema, ...errors } } },
-    async (req) => ({ items: await store.search.similarTitles(req.query.q, clampInt(req.query.limit, 1, 50, 10)) }),
+    async (req) => ({ items: await store.search.similarTitles(req.query.q, clampInt(req.query.limit, 1, 50, 10), readCtx(req)) }),
   );
 }

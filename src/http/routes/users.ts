@@ -7,6 +7,7 @@ import { actorOf, optionalActor, requireActor } from '../auth.ts';
 import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { idParams, user, userBody, userPatchBody } from './schemas.ts';
+import { readCtx, writeCtx } from '../requestContext.ts';
 
 function visible(u: User, actor: Actor | undefined): User | Omit<User, 'email'> {
   if (actor && (actor.userId === u.id || actor.role === 'admin')) return u;
@@ -21,13 +22,13 @@ export async function userRoutes(app: FastifyInstance, opts: RouteDeps): Promise
   app.post<{ Body: NewUser }>(
     '/v1/users',
     { schema: { body: userBody, response: { 201: user, ...errors } } },
-    async (req, reply) => reply.status(201).send(await opts.store.users.create(req.body)),
+    async (req, reply) => reply.status(201).send(await opts.store.users.create(req.body, { session: req.consistency })),
   );
 
   app.get<{ Params: { id: string } }>(
     '/v1/users/:id',
     { preHandler: optionalActor(opts.tokens), schema: { params: idParams, response: { 200: user, ...errors } } },
-    async (req) => visible(await opts.store.users.get(Number(req.params.id)), req.actor),
+    async (req) => visible(await opts.store.users.get(Number(req.params.id), readCtx(req)), req.actor),
   );
 
   app.patch<{ Params: { id: string }; Body: UserProfilePatch }>(
@@ -37,7 +38,7 @@ export async function userRoutes(app: FastifyInstance, opts: RouteDeps): Promise
       const actor = actorOf(req);
       const id = Number(req.params.id);
       if (actor.userId !== id && actor.role !== 'admin') throw new PgpressError('PGP_FORBIDDEN', 'Only the user or an admin may change a profile.');
-      return opts.store.users.update(id, req.body, { actorId: actor.userId });
+      return opts.store.users.update(id, req.body, writeCtx(req));
     },
   );
 }

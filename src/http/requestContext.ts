@@ -1,0 +1,39 @@
+// Per-request context for the Store: the consistency session (read-your-writes) and the actor.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isLsn } from '../db/lsn.ts';
+import { newSession, type ConsistencySession } from '../db/session.ts';
+import type { ReadContext, WriteContext } from '../store.ts';
+import { actorOf } from './auth.ts';
+
+/** Read-your-writes token: sent on every response after a write, accepted back on any request. */
+export const LSN_HEADER = 'x-pgpress-lsn';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** This request's consistency session, started from the x-pgpress-lsn header. */
+    consistency: ConsistencySession;
+  }
+}
+
+/** Starts a session per request from its header, and returns the commit LSN of any write. */
+export function installConsistency(app: FastifyInstance): void {
+  app.decorateRequest('consistency', null as unknown as ConsistencySession);
+  app.addHook('onRequest', async (req) => {
+    const h = req.headers[LSN_HEADER];
+    req.consistency = newSession(typeof h === 'string' && isLsn(h) ? h : undefined);
+  });
+  app.addHook('onSend', async (req, reply) => {
+    const lsn = req.consistency?.lastCommitLsn;
+    if (lsn !== undefined) void reply.header(LSN_HEADER, lsn);
+  });
+}
+
+/** Context for a read on behalf of req. */
+export function readCtx(req: FastifyRequest): ReadContext {
+  return { session: req.consistency };
+}
+
+/** Context for a write by req's authenticated actor. */
+export function writeCtx(req: FastifyRequest): WriteContext & { actorId: number } {
+  return { session: req.consistency, actorId: actorOf(req).userId };
+}
