@@ -5,7 +5,7 @@ import { Cluster } from '../src/db/cluster.ts';
 import { seed } from '../src/ops/seed/seed.ts';
 import { TOPICS } from '../src/ops/seed/words.ts';
 import { benchDatabase } from './benchDatabase.ts';
-import { load, startServerProcess, type LoadResult } from './httpLoad.ts';
+import { load, startServerProcess, type LoadResult, type ServerProcess } from './httpLoad.ts';
 
 const CONNECTIONS = 64;
 const POOL = 16;
@@ -32,14 +32,24 @@ export async function api(): Promise<Record<string, number>> {
     await load(bare.url, paths, 8, 1);
     const fullRuns: LoadResult[] = [];
     const bareRuns: LoadResult[] = [];
+    // Server CPU per request: steadier than throughput on a shared machine, where the load
+    // generator, PostgreSQL and both servers compete for two cores.
+    const cpu = { full: { ms: 0, n: 0 }, bare: { ms: 0, n: 0 } };
+    const measured = async (which: 'full' | 'bare', server: ServerProcess, runs: LoadResult[]): Promise<void> => {
+      const before = server.cpuMs();
+      const r = await load(server.url, paths, CONNECTIONS, SECONDS);
+      cpu[which].ms += server.cpuMs() - before;
+      cpu[which].n += r.total;
+      runs.push(r);
+    };
     // Alternate which variant goes first, so drift within a pair favours neither.
     for (let r = 0; r < ROUNDS; r++) {
       if (r % 2 === 0) {
-        bareRuns.push(await load(bare.url, paths, CONNECTIONS, SECONDS));
-        fullRuns.push(await load(full.url, paths, CONNECTIONS, SECONDS));
+        await measured('bare', bare, bareRuns);
+        await measured('full', full, fullRuns);
       } else {
-        fullRuns.push(await load(full.url, paths, CONNECTIONS, SECONDS));
-        bareRuns.push(await load(bare.url, paths, CONNECTIONS, SECONDS));
+        await measured('full', full, fullRuns);
+        await measured('bare', bare, bareRuns);
       }
     }
     for (const [name, runs] of [['bare', bareRuns], ['pgpress', fullRuns]] as const) {
@@ -51,6 +61,8 @@ export async function api(): Promise<Record<string, number>> {
     const feed = await load(full.url, feedPaths, 16, SECONDS);
     const search = await load(full.url, searchPaths, 16, SECONDS);
     console.log(`feed p50/p99 ${feed.p50}/${feed.p99} ms (${feed.rps.toFixed(0)} req/s, ${feed.non2xx} non-2xx); search p50/p99 ${search.p50}/${search.p99} ms (${search.rps.toFixed(0)} req/s, ${search.non2xx} non-2xx); 16 connections`);
+    const usPerReq = (c: { ms: number; n: number }): number => (c.ms * 1000) / c.n;
+    console.log(`server CPU per request: bare ${usPerReq(cpu.bare).toFixed(0)} µs, pgpress ${usPerReq(cpu.full).toFixed(0)} µs`);
     const f = median(fullRuns.map((x) => x.rps));
     const b = median(bareRuns.map((x) => x.rps));
     const errors = [...fullRuns, ...bareRuns].reduce((n, x) => n + x.errors + x.non2xx, 0);
@@ -58,6 +70,9 @@ export async function api(): Promise<Record<string, number>> {
     return {
       // Median of per-round ratios: each pair ran back to back under the same machine load.
       ratio: Number(median(fullRuns.map((x, i) => x.rps / bareRuns[i]!.rps)).toFixed(3)),
+      cpu_ratio: Number((usPerReq(cpu.bare) / usPerReq(cpu.full)).toFixed(3)),
+      cpu_us_per_req: Math.round(usPerReq(cpu.full)),
+      bare_cpu_us_per_req: Math.round(usPerReq(cpu.bare)),
       rps: Math.round(f),
       bare_rps: Math.round(b),
       by_id_p50_ms: median(fullRuns.map((x) => x.p50)),

@@ -1,9 +1,18 @@
 // HTTP load for benchmarks: a server in its own process, autocannon in this one.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
+/** A benchmark server in its own process. */
+export interface ServerProcess {
+  url: string;
+  /** CPU time (user + system) the process has used so far, in ms (from /proc, 10 ms ticks). */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
 /** A server process started from a TypeScript entry; resolves once it prints its URL. */
-export async function startServerProcess(entry: string, env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startServerProcess(entry: string, env: Record<string, string>): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((ok, fail) => {
     let out = '';
@@ -14,8 +23,14 @@ export async function startServerProcess(entry: string, env: Record<string, stri
     });
     child.once('exit', (code) => fail(new Error(`${entry} exited with ${code} before listening`)));
   });
+  const pid = child.pid!;
   return {
     url,
+    cpuMs() {
+      // Fields 14 and 15 of /proc/PID/stat (after the command in parentheses): utime and stime.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    },
     stop: () =>
       new Promise((ok) => {
         child.once('exit', () => ok());
@@ -27,6 +42,8 @@ export async function startServerProcess(entry: string, env: Record<string, stri
 /** Latency and throughput of one autocannon run. */
 export interface LoadResult {
   rps: number;
+  /** Requests completed. */
+  total: number;
   p50: number;
   p99: number;
   errors: number;
@@ -42,5 +59,5 @@ export async function load(base: string, paths: string[], connections: number, s
     duration: seconds,
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length]! }) }],
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+  return { rps: result.requests.average, total: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }

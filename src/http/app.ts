@@ -47,11 +47,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // One access line per request (onResponse below) instead of Fastify's two.
     disableRequestLogging: true,
   });
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
-  });
-  app.addHook('onRequest', async (req, reply) => {
+  // Per-request hooks take callbacks, not async functions: one promise less each, on every request.
+  if (opts.logger && opts.logger.isLevelEnabled('info')) {
+    app.addHook('onResponse', (req, reply, done) => {
+      req.log.info({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+      done();
+    });
+  }
+  app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
+    done();
   });
   installConsistency(app);
   app.setErrorHandler(handleError);

@@ -38,11 +38,12 @@ export function installLoadShedding(app: FastifyInstance, opts: SheddingOptions)
       histogram.disable();
     });
   }
-  app.addHook('onRequest', async (req, reply) => {
-    if (exempt.has(req.url.split('?')[0]!)) return;
-    if (lagging || opts.saturated?.()) {
+  app.addHook('onRequest', (req, reply, done) => {
+    if ((lagging || opts.saturated?.()) && !exempt.has(req.url.split('?')[0]!)) {
       void reply.header('retry-after', retryAfter);
-      throw new PgpressError('PGP_OVERLOADED', 'The server is overloaded; retry after the time in the Retry-After header.');
+      done(new PgpressError('PGP_OVERLOADED', 'The server is overloaded; retry after the time in the Retry-After header.'));
+      return;
     }
+    done();
   });
 }

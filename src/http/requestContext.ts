@@ -18,13 +18,15 @@ declare module 'fastify' {
 /** Starts a session per request from its header, and returns the commit LSN of any write. */
 export function installConsistency(app: FastifyInstance): void {
   app.decorateRequest('consistency', null as unknown as ConsistencySession);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     const h = req.headers[LSN_HEADER];
     req.consistency = newSession(typeof h === 'string' && isLsn(h) ? h : undefined);
+    done();
   });
-  app.addHook('onSend', async (req, reply) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     const lsn = req.consistency?.lastCommitLsn;
     if (lsn !== undefined) void reply.header(LSN_HEADER, lsn);
+    done(null, payload);
   });
 }
 
