@@ -1,10 +1,12 @@
 // The HTTP app over a per-file database, with a token service to act as any user.
 import { randomBytes } from 'node:crypto';
+import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/http/app.ts';
 import { tokenService, type Role, type TokenService } from '../../src/security/tokens.ts';
 import { createStore, type Store } from '../../src/store.ts';
+import { enforceResponseContract } from './responseContract.ts';
 import { testDatabase } from './testDatabase.ts';
 
 /** A running app (inject only) and what it stands on. */
@@ -24,7 +26,9 @@ export async function testApp(overrides: Partial<AppOptions> = {}): Promise<Test
   const tokens = tokenService(randomBytes(32).toString('hex'));
   // Event-loop shedding is off by default: a busy test machine must not turn answers into 503s.
   const app = await buildApp({ store, tokens, rateLimit: { max: 0, windowMs: 60_000 }, shedEventLoopDelayMs: 0, ...overrides });
+  const violations = enforceResponseContract(app);
   after(async () => {
+    assert.deepEqual(violations, [], 'every response matches the schema its route documents');
     await app.close();
     await store.close();
   });
