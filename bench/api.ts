@@ -32,7 +32,7 @@ export async function api(): Promise<Record<string, number>> {
     await load(bare.url, paths, 8, 1);
     const fullRuns: LoadResult[] = [];
     const bareRuns: LoadResult[] = [];
-    // Server CPU per request: steadier than throughput on a shared machine, where the load
+    // Server CPU per request: a second view beside throughput on a shared machine, where the load
     // generator, PostgreSQL and both servers compete for two cores.
     const cpu = { full: { ms: 0, n: 0 }, bare: { ms: 0, n: 0 } };
     const measured = async (which: 'full' | 'bare', server: ServerProcess, runs: LoadResult[]): Promise<void> => {
