@@ -5,6 +5,6 @@ import { startEmbedded } from '../db/embeddedServer.ts';
 /** Returns the URL to use and how to release it (stops an embedded server this call started). */
 export async function databaseUrlFor(s: Settings): Promise<{ url: string; release: () => Promise<void> }> {
   if (s.databaseUrl !== undefined) return { url: s.databaseUrl, release: async () => undefined };
-  const embedded = await startEmbedded({ dataDir: s.dataDir, port: s.embeddedPgPort });
+  const embedded = await startEmbedded({ dataDir: s.dataDir, port: s.embeddedPgPort, warn: (m) => console.error(`pgpress: ${m}`) });
   return { url: embedded.url, release: () => embedded.stop() };
 }

@@ -7,6 +7,7 @@ import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { PgpressError } from '../errors/index.ts';
+import { serverPaths, type Owner } from './embeddedPaths.ts';
 import { quoteIdent } from './sql.ts';
 
 /** A running embedded server. */
@@ -25,22 +26,20 @@ export interface EmbeddedOptions {
   port: number;
   database?: string;
   log?: (message: string) => void;
+  /** Where to say what an operator should know (default: log). */
+  warn?: (message: string) => void;
 }
 
-interface Owner {
-  uid: number;
-  gid: number;
-}
 
 /** Starts (initialising on first use) the embedded PostgreSQL; one per data directory. */
 export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServer> {
   const root = resolve(opts.dataDir);
-  const pgdata = join(root, 'pg');
   const database = opts.database ?? 'pgpress';
   const log = opts.log ?? (() => undefined);
   mkdirSync(root, { recursive: true, mode: 0o700 });
   const owner = serverOwner();
   if (owner) chownSync(root, owner.uid, owner.gid);
+  const { pgdata, logFile } = serverPaths(root, owner, opts.warn ?? log);
 
   const releaseDir = claimDataDir(root);
   try {
@@ -64,7 +63,6 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     if (!readFileSync(confPath, 'utf8').includes("include_if_exists = 'pgpress.conf'")) {
       writeFileSync(confPath, `${readFileSync(confPath, 'utf8')}\ninclude_if_exists = 'pgpress.conf'\n`);
     }
-    const logFile = join(root, 'postgres.log');
     try {
       // pg_ctl starts the postmaster in its own session: Ctrl-C in the terminal reaches pgpress
       // only, which drains HTTP and then stops PostgreSQL itself.

@@ -35,6 +35,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
         dataDir: settings.dataDir,
         port: settings.embeddedPgPort,
         log: (m) => logger.debug({ component: 'embedded-postgres' }, m),
+        warn: (m) => logger.warn({ component: 'embedded-postgres' }, m),
       });
       url = embedded.url;
     }
