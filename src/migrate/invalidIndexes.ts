@@ -7,10 +7,20 @@ SELECT n.nspname AS schema, c.relname AS name
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE NOT i.indisvalid`;
 
+/** schema.name, each part through quoteIdent: the only form these names take in SQL text. */
+function qualified(schema: string, name: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+/** Drops one index by its quoted, qualified name (from `qualified`). */
+async function dropIndex(client: pg.Client, qualifiedName: string): Promise<void> {
+  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualifiedName}`);
+}
+
 /** Qualified, quoted names of every invalid index in the database. */
 export async function invalidIndexes(client: pg.Client): Promise<Set<string>> {
   const { rows } = await client.query<{ schema: string; name: string }>(LIST_INVALID);
-  return new Set(rows.map((r) => `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`));
+  return new Set(rows.map((r) => qualified(r.schema, r.name)));
 }
 
 /** Drops the invalid indexes that are not in `before` (the ones this migration left); returns them. */
@@ -18,7 +28,7 @@ export async function dropNewInvalidIndexes(client: pg.Client, before: ReadonlyS
   const dropped: string[] = [];
   for (const name of await invalidIndexes(client)) {
     if (before.has(name)) continue;
-    await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+    await dropIndex(client, name);
     dropped.push(name);
   }
   return dropped;
@@ -44,8 +54,8 @@ export async function dropLeftoverIndexes(client: pg.Client, statements: readonl
     );
     const row = rows[0];
     if (row?.invalid) {
-      const q = `${quoteIdent(row.schema)}.${quoteIdent(row.name)}`;
-      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${q}`);
+      const q = qualified(row.schema, row.name);
+      await dropIndex(client, q);
       dropped.push(q);
     }
   }

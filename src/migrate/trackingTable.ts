@@ -1,6 +1,7 @@
 // The migration tracking table: one row per applied migration, hash-chained (see hashChain.ts).
 import type pg from 'pg';
 import { rowHash, type ChainFields } from './hashChain.ts';
+import { quoteIdent } from '../db/sql.ts';
 
 /** Qualified name of the tracking table. */
 export const TRACKING_TABLE = 'public.pgpress_migrations';
@@ -48,7 +49,8 @@ export async function ensureTracking(client: pg.Client): Promise<boolean> {
   );
   const have = new Set(rows.map((r) => r.attname));
   for (const [column, type] of EVOLUTION) {
-    if (!have.has(column)) await client.query(`ALTER TABLE ${TRACKING_TABLE} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+    // EVOLUTION is a constant list of (column, type); the column still goes through quoteIdent.
+    if (!have.has(column)) await client.query(`ALTER TABLE ${TRACKING_TABLE} ADD COLUMN IF NOT EXISTS ${quoteIdent(column)} ${type}`);
   }
   return !have.has('row_hash');
 }
