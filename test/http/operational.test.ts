@@ -39,6 +39,21 @@ test('a 5xx is logged with its request id, the body hides internals, and no toke
   assert.doesNotMatch(all, new RegExp(token.slice(7, 40)), 'the bearer token never reaches the log');
 });
 
+test('each request is logged once with its method, path, status and duration', async () => {
+  const logs = captureLogs();
+  const { app } = await testApp({ logger: createLogger('info', logs.stream) });
+  const res = await app.inject('/v1/articles/424242?x=1');
+  assert.equal(res.statusCode, 404);
+  const lines = logs.lines().filter((l) => l.msg === 'request');
+  assert.equal(lines.length, 1, JSON.stringify(logs.lines()));
+  const line = lines[0]!;
+  assert.equal(line.method, 'GET');
+  assert.equal(line.path, '/v1/articles/424242?x=1');
+  assert.equal(line.statusCode, 404);
+  assert.equal(typeof line.ms, 'number');
+  assert.equal(line.reqId, res.headers['x-request-id']);
+});
+
 test('shutdown lets an in-flight request finish before closing', async () => {
   const { url } = await testDatabase();
   const settings = loadSettings({ DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false', PGPRESS_DATA_DIR: '/tmp/pgpress-op-test', RATE_LIMIT_MAX: '0' });
