@@ -32,6 +32,9 @@ test('pgpress seed --scale 1 loads realistic data with COPY, then pgpress mainta
   assert.ok((await one("SELECT count(*) AS n FROM articles WHERE search @@ websearch_to_tsquery('english', 'replication')")) > 10);
   assert.ok((await one('SELECT count(*) AS n FROM comments WHERE parent_id IS NOT NULL')) > 100);
   assert.ok((await one("SELECT count(DISTINCT metadata->>'lang') AS n FROM articles")) >= 4);
+  // Nothing is dated in the future: a feed ordered by publication must not lead with tomorrow.
+  assert.equal(await one('SELECT count(*) AS n FROM articles WHERE published_at > now() OR updated_at > now() OR created_at > now()'), 0);
+  assert.equal(await one('SELECT count(*) AS n FROM articles WHERE published_at < created_at'), 0);
 
   const maintained = await run(process.execPath, ['bin/pgpress.js', 'maintain'], { env });
   assert.match(maintained.stdout, /article_events: created/);

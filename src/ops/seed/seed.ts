@@ -119,7 +119,7 @@ export async function seed(cluster: Cluster, opts: SeedOptions): Promise<SeedCou
       const status = u < 0.85 ? 'published' : u < 0.95 ? 'draft' : 'archived';
       const paragraphs = Array.from({ length: r.int(2, 5) }, () => `${words(r, wordZipf, r.int(30, 60))} ${tailWords(r.int(1, 3))} ${r.pick(TOPICS)}.`);
       const tags = [...new Set(Array.from({ length: r.int(1, 4) }, () => r.pick(TOPICS).toLowerCase().replace(/[^a-z0-9]+/g, '-')))];
-      const published = status === 'draft' ? null : new Date(created.getTime() + r.int(0, 3_600_000));
+      const published = status === 'draft' ? null : new Date(Math.min(now, created.getTime() + r.int(0, 3_600_000)));
       return [userIds[authorZipf.sample(r)]!, t, slugOf(t, articleBase + i), paragraphs.join('\n\n'), status, tags,
         { lang: lang(r), readingMinutes: r.int(1, 20), source: r.chance(0.3) ? 'import' : 'editor' }, created, published ?? created, published];
     }, (d) => progress('articles', d, counts.articles));
