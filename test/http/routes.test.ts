@@ -88,6 +88,18 @@ test('feed: published only, by tag or author, keyset pages via an opaque cursor'
   assert.equal((await call('GET', `/v1/feed?tag=x&author=${bob.id}`)).status, 400);
 });
 
+test('search snippets are safe HTML: the article text escaped, only the matches marked', async () => {
+  const body = 'Before <script>alert(1)</script> the wombatxq herd <img src=x onerror=alert(2)> & "quotes" \u0001 \u0002 stay text.';
+  assert.equal((await call('POST', '/v1/articles', { as: bearer(alice.id), body: { title: 'Herding', body, status: 'published' } })).status, 201);
+  const res = await call('GET', '/v1/search?q=wombatxq');
+  const [hit] = res.json.items as Array<{ snippet: string }>;
+  assert.ok(hit, JSON.stringify(res.json));
+  assert.match(hit.snippet, /<mark>wombatxq<\/mark>/);
+  const text = hit.snippet.replace(/<\/?mark>/g, '');
+  for (const c of ['<', '>', '"', '\u0001', '\u0002']) assert.ok(!text.includes(c), `${JSON.stringify(c)} in ${hit.snippet}`);
+  assert.match(hit.snippet, /&lt;img src=x onerror=alert\(2\)&gt; &amp; &quot;quotes&quot;/);
+});
+
 test('search: ranked, highlighted, paginated; typo-tolerant titles', async () => {
   for (let i = 0; i < 3; i++) {
     await call('POST', '/v1/articles', { as: bearer(alice.id), body: { title: `Vacuum tuning part ${i}`, body: `Autovacuum thresholds and vacuum cost limits, chapter ${i}.`, status: 'published' } });

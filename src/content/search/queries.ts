@@ -3,7 +3,10 @@
 import { sql } from '../../db/sql.ts';
 
 // websearch_to_tsquery accepts what people type ("quoted phrases", -exclusions, or). ts_headline
-// runs only on the page of hits (after LIMIT), because it re-parses each body.
+// runs only on the page of hits (after LIMIT), because it re-parses each body. It copies the body's
+// text as it is, markup included, so matches are bracketed by the control characters U+0001 and
+// U+0002 (removed from the body first) and the repository escapes the snippet before turning them
+// into <mark> tags: a snippet is safe HTML.
 export const searchArticles = sql(
   'search.fullText',
   `WITH hits AS (
@@ -14,7 +17,8 @@ export const searchArticles = sql(
      LIMIT $2 OFFSET $3
    )
    SELECT id, title, slug, published_at, rank,
-          ts_headline('english', body, q, 'StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=20, MinWords=8') AS snippet
+          ts_headline('english', translate(body, chr(1) || chr(2), ''), q,
+                      'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxFragments=2, MaxWords=20, MinWords=8') AS snippet
    FROM hits ORDER BY rank DESC, id DESC`,
 );
 

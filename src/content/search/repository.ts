@@ -7,7 +7,7 @@ import { searchArticles, similarTitles } from './queries.ts';
 /** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
 const READ = { read: true } as const;
 
-/** One search hit; the snippet marks matches with <mark>…</mark>. */
+/** One search hit; the snippet is HTML: the article's text escaped, its matches in <mark>…</mark>. */
 export interface SearchHit {
   id: number;
   title: string;
@@ -30,6 +30,13 @@ function checkInput(text: string, limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PgpressError('PGP_VALIDATION', 'limit must be between 1 and 100.', { details: { field: 'limit' } });
 }
 
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** ts_headline's output (matches between U+0001 and U+0002) as safe HTML with <mark> tags. */
+export function snippetHtml(raw: string): string {
+  return raw.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replaceAll('\u0001', '<mark>').replaceAll('\u0002', '</mark>');
+}
+
 /** Deepest offset a search page may start at: ranking deeper pages costs more than they are worth. */
 export const MAX_SEARCH_OFFSET = 1000;
 
@@ -40,7 +47,7 @@ export async function search(db: Queryable, text: string, limit = 10, offset = 0
     throw new PgpressError('PGP_VALIDATION', `offset must be between 0 and ${MAX_SEARCH_OFFSET}.`, { details: { field: 'offset' } });
   }
   const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(searchArticles, [text, limit, offset], READ);
-  return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: r.published_at?.toISOString() ?? null, rank: r.rank, snippet: r.snippet }));
+  return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: r.published_at?.toISOString() ?? null, rank: r.rank, snippet: snippetHtml(r.snippet) }));
 }
 
 /** Published articles whose title is similar to `text` (tolerates typos), most similar first. */

@@ -159,7 +159,7 @@ export const searchPageSchema = {
       items: {
         type: 'object',
         required: ['id', 'title', 'slug', 'rank', 'snippet'],
-        properties: { id: { type: 'integer' }, title: { type: 'string' }, slug: { type: 'string' }, publishedAt: { type: ['string', 'null'] }, rank: { type: 'number' }, snippet: { type: 'string' } },
+        properties: { id: { type: 'integer' }, title: { type: 'string' }, slug: { type: 'string' }, publishedAt: { type: ['string', 'null'] }, rank: { type: 'number' }, snippet: { type: 'string', description: 'HTML: the article text escaped, matches wrapped in <mark>' } },
       },
     },
     page: { type: 'integer' },
