@@ -119,6 +119,7 @@ test('readyz is 503 when migrations are pending', async () => {
     const res = await bareApp.inject('/readyz');
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().database.migrations.pending, readdirSync('migrations').filter((f) => f.endsWith('.sql')).length);
+    assert.doesNotMatch(res.body, /postgres(ql)?:\/\/|127\.0\.0\.1|pgpress_t_/, 'a public probe names no host, URL or database');
   } finally {
     await bareApp.close();
     await bare.close();

@@ -50,6 +50,7 @@ test('/readyz reports the primary and each replica with state, lag and breaker',
   assert.equal(typeof rep.lagMs, 'number');
   assert.match(rep.replayLsn, /^[0-9A-F]+\/[0-9A-F]+$/);
   assert.ok(primary.lanes.critical.max >= 1 && primary.lanes.background.max >= 1);
+  assert.doesNotMatch(res.body, /postgres(ql)?:\/\/|127\.0\.0\.1/, 'target URLs stay out of the public probe');
 });
 
 test('metrics for lanes and targets are registered in the one registry', async () => {

@@ -6,8 +6,13 @@ import type { RouteDeps } from './deps.ts';
 export async function healthRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_req, reply) => {
+  // A public probe: states and counts only. Target URLs and error texts name the database's hosts
+  // and internals; they go to the log here and to `pgpress doctor`.
+  app.get('/readyz', async (req, reply) => {
     const r = await opts.store.readiness();
-    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', ...r });
+    if (!r.ready) req.log.warn({ database: r.database, targets: r.targets }, 'not ready');
+    const targets = r.targets.map(({ url: _url, error: _error, ...t }) => t);
+    const { error: _dbError, ...database } = r.database;
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', ready: r.ready, database, targets });
   });
 }
