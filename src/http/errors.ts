@@ -47,6 +47,7 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
   const e = toPgpressError(err);
   const status = e.code === 'PGP_VALIDATION' && (err as FastifyError).statusCode === 415 ? 415 : e.status;
   if (status >= 500) req.log.error({ err, code: e.code }, 'request failed');
+  if (status === 401) void reply.header('www-authenticate', 'Bearer realm="pgpress"');
   const body: ErrorBody = { code: e.code, message: e.message, requestId: String(req.id) };
   void reply.status(status).send(body);
 }

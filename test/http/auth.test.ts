@@ -19,6 +19,7 @@ const post = (authorization: string | undefined, payload: object) =>
 test('writes without a valid token are 401; reads are public', async () => {
   const none = await post(undefined, { title: 'x' });
   assert.equal(none.statusCode, 401);
+  assert.equal(none.headers['www-authenticate'], 'Bearer realm="pgpress"', 'a 401 names the scheme it wants (RFC 6750)');
   assert.equal(none.json().code, 'PGP_UNAUTHORIZED');
   assert.equal((await post('Bearer not.a.token', { title: 'x' })).statusCode, 401);
   assert.equal((await post('Basic YWxpY2U6cHc=', { title: 'x' })).statusCode, 401);
