@@ -10,6 +10,13 @@ import { seedCommand } from './seed.ts';
 import { maintainCommand } from './maintain.ts';
 import { migrateEventsCommand } from './migrateEvents.ts';
 
+// A reader that stops early (`pgpress migrate status | head`) closes the pipe. The command still
+// finishes its work — a migration is not cut short by its output — and keeps its exit code; what
+// it would have printed is dropped instead of crashing the process on EPIPE.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+});
+
 const program = new Command()
   .name('pgpress')
   .description('PostgreSQL storage platform for content applications')

@@ -1,6 +1,8 @@
 // `migrate lint`: the real PostgreSQL parser, every rule firing on a sample migration, acknowledgements.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { lintFiles, lintMigrations, lintSql, LINT_RULES } from '../../src/migrate/index.ts';
 
 const FIXTURE = 'test/migrate/fixtures/0099_dangerous.sql';
@@ -62,4 +64,14 @@ test('a syntax error is a finding at its line, from the real parser', async () =
 test("the project's own migrations lint clean (or carry acknowledged findings)", async () => {
   const open = (await lintMigrations('migrations')).filter((f) => !f.acknowledged);
   assert.deepEqual(open, []);
+});
+
+test('the CLI stops quietly when its reader closes the pipe early (`pgpress migrate lint | head`)', async () => {
+  const child = spawn(process.execPath, ['bin/pgpress.js', 'migrate', 'lint', FIXTURE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first line is written
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled|at /, stderr);
+  assert.equal(code, 1, 'the exit code is still the command\'s own (1: unacknowledged findings)');
 });
