@@ -9,7 +9,7 @@ import { load, startServerProcess, type LoadResult, type ServerProcess } from '.
 
 const CONNECTIONS = 64;
 const POOL = 16;
-const ROUNDS = 6;
+const ROUNDS = 10;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
