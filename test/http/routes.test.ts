@@ -88,6 +88,19 @@ test('feed: published only, by tag or author, keyset pages via an opaque cursor'
   assert.equal((await call('GET', `/v1/feed?tag=x&author=${bob.id}`)).status, 400);
 });
 
+test('concurrent edits of one version: exactly one wins, the rest get 409, none is lost silently', async () => {
+  const a = (await call('POST', '/v1/articles', { as: bearer(alice.id), body: { title: 'Race', body: 'start' } })).json;
+  const edits = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => call('PATCH', `/v1/articles/${a.id}`, { as: bearer(alice.id), body: { version: a.version, body: `edit ${i}` } })),
+  );
+  const winners = edits.filter((e) => e.status === 200);
+  assert.equal(winners.length, 1, JSON.stringify(edits.map((e) => e.status)));
+  assert.ok(edits.every((e) => e.status === 200 || (e.status === 409 && e.json.code === 'PGP_CONFLICT')));
+  const now = (await call('GET', `/v1/articles/${a.id}`, { as: bearer(alice.id) })).json;
+  assert.equal(now.version, a.version + 1);
+  assert.equal(now.body, winners[0]!.json.body);
+});
+
 test('search snippets are safe HTML: the article text escaped, only the matches marked', async () => {
   const body = 'Before <script>alert(1)</script> the wombatxq herd <img src=x onerror=alert(2)> & "quotes" \u0001 \u0002 stay text.';
   assert.equal((await call('POST', '/v1/articles', { as: bearer(alice.id), body: { title: 'Herding', body, status: 'published' } })).status, 201);
