@@ -1,7 +1,10 @@
 // Every content route over HTTP: the behaviour callers rely on, status codes included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from '../../src/db/sql.ts';
 import { testApp } from '../harness/testApp.ts';
+
+const auditOf = sql('test.articleAudit', "SELECT operation, actor_id::text FROM audit_log WHERE table_name = 'articles' AND row_id = $1 ORDER BY id");
 
 const { app, store, bearer } = await testApp();
 const alice = await store.users.create({ email: 'alice@example.com', username: 'alice', displayName: 'Alice' });
@@ -55,6 +58,11 @@ test('articles: drafts are private, stale versions are 409, another author\'s ar
   assert.equal(archived.json.status, 'archived');
   assert.equal((await call('GET', `/v1/articles/${a.id}`)).status, 404);
   assert.equal((await call('POST', '/v1/articles/987654/publish', { as: bearer(alice.id, 'admin'), body: { version: 1 } })).status, 404);
+  // Each write reached PostgreSQL as its token's user: the audit log names who acted.
+  const audit = await store.cluster.query<{ operation: string; actor_id: string }>(auditOf, [a.id]);
+  assert.deepEqual(audit.rows.map((r) => [r.operation, Number(r.actor_id)]), [
+    ['INSERT', alice.id], ['UPDATE', alice.id], ['UPDATE', editor.id], ['UPDATE', alice.id],
+  ]);
 });
 
 test('feed: published only, by tag or author, keyset pages via an opaque cursor', async () => {
