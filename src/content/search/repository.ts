@@ -33,7 +33,7 @@ function checkInput(text: string, limit: number): void {
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** ts_headline's output (matches between U+0001 and U+0002) as safe HTML with <mark> tags. */
-export function snippetHtml(raw: string): string {
+function snippetHtml(raw: string): string {
   return raw.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replaceAll('\u0001', '<mark>').replaceAll('\u0002', '</mark>');
 }
 
