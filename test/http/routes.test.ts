@@ -159,6 +159,25 @@ test('comments: list, create, delete one\'s own only', async () => {
   assert.equal((await call('GET', `/v1/articles/${draft.id}/comments`)).status, 404, "a draft's comments are hidden with it");
 });
 
+test('analytics follow the article\'s visibility: a draft\'s stats only for who may see it, top lists published only', async () => {
+  const d = (await call('POST', '/v1/articles', { as: bearer(alice.id), body: { title: 'Unannounced' } })).json;
+  for (let i = 0; i < 5; i++) assert.equal((await call('POST', '/v1/events', { as: bearer(alice.id), body: { articleId: d.id, kind: 'view' } })).status, 202);
+  await store.analytics.refresh('article_analytics', { force: true });
+  const statsAs = async (as?: string): Promise<number> => (await call('GET', `/v1/analytics/articles/${d.id}`, as ? { as } : {})).status;
+  assert.equal(await statsAs(), 404, 'the public learns nothing of a draft');
+  assert.equal(await statsAs(bearer(bob.id)), 404, 'nor do other authors');
+  assert.equal(await statsAs(bearer(alice.id)), 200, 'its author sees its stats');
+  assert.equal(await statsAs(bearer(editor.id, 'editor')), 200, 'and so do editors');
+  const mine = await call('GET', `/v1/analytics/articles/${d.id}`, { as: bearer(alice.id) });
+  assert.equal(mine.json.status, 'draft');
+  assert.equal(mine.json.views, 5);
+  for (const window of ['7d', '30d', 'all']) {
+    const top = await call('GET', `/v1/analytics/top?window=${window}&limit=100`, { as: bearer(alice.id) });
+    const items = top.json.items as Json[];
+    assert.ok(items.length > 0 && items.every((x) => x.status === 'published' && x.articleId !== d.id), `${window}: ${JSON.stringify(items.map((x) => [x.articleId, x.status]))}`);
+  }
+});
+
 test('events in (single and batch), analytics out from the views', async () => {
   const a = (await call('POST', '/v1/articles', { as: bearer(alice.id), body: { title: 'Popular', status: 'published' } })).json;
   assert.equal((await call('POST', '/v1/events', { body: { articleId: a.id, kind: 'view' } })).status, 202);

@@ -2,10 +2,13 @@
 // raw events; `liveArticleAnalytics` is the same aggregate computed live (the benchmark's baseline).
 import { sql } from '../../db/sql.ts';
 
-const ARTICLE = `article_id, author_id, views, unique_viewers, likes, shares, comments, read_ms_total, read_ms_avg,
-  views_7d, views_30d, engagement_7d, engagement_30d, last_event_at, computed_at`;
+// Joined with articles for the article's current status: drafts and archived articles keep their
+// rows in the view, but callers show them only to who may see the article (top lists: never).
+const ARTICLE = `x.article_id, x.author_id, x.views, x.unique_viewers, x.likes, x.shares, x.comments, x.read_ms_total,
+  x.read_ms_avg, x.views_7d, x.views_30d, x.engagement_7d, x.engagement_30d, x.last_event_at, x.computed_at, a.status`;
+const FROM = 'article_analytics x JOIN articles a ON a.id = x.article_id';
 
-export const articleAnalytics = sql('analytics.article', `SELECT ${ARTICLE} FROM article_analytics WHERE article_id = $1`);
+export const articleAnalytics = sql('analytics.article', `SELECT ${ARTICLE} FROM ${FROM} WHERE x.article_id = $1`);
 
 export const userEngagement = sql(
   'analytics.user',
@@ -14,9 +17,9 @@ export const userEngagement = sql(
    FROM user_engagement WHERE user_id = $1`,
 );
 
-export const topArticles7d = sql('analytics.top7d', `SELECT ${ARTICLE} FROM article_analytics ORDER BY views_7d DESC, article_id LIMIT $1`);
-export const topArticles30d = sql('analytics.top30d', `SELECT ${ARTICLE} FROM article_analytics ORDER BY views_30d DESC, article_id LIMIT $1`);
-export const topArticlesAll = sql('analytics.topAll', `SELECT ${ARTICLE} FROM article_analytics ORDER BY views DESC, article_id LIMIT $1`);
+export const topArticles7d = sql('analytics.top7d', `SELECT ${ARTICLE} FROM ${FROM} WHERE a.status = 'published' ORDER BY x.views_7d DESC, x.article_id LIMIT $1`);
+export const topArticles30d = sql('analytics.top30d', `SELECT ${ARTICLE} FROM ${FROM} WHERE a.status = 'published' ORDER BY x.views_30d DESC, x.article_id LIMIT $1`);
+export const topArticlesAll = sql('analytics.topAll', `SELECT ${ARTICLE} FROM ${FROM} WHERE a.status = 'published' ORDER BY x.views DESC, x.article_id LIMIT $1`);
 
 /** The top-N by 7-day views computed from the raw tables: what the view saves. */
 export const liveTopArticles7d = sql(
@@ -28,5 +31,6 @@ export const liveTopArticles7d = sql(
           count(*) FILTER (WHERE e.kind = 'like') AS likes,
           (SELECT count(*) FROM comments c WHERE c.article_id = a.id AND c.deleted_at IS NULL) AS comments
    FROM articles a JOIN article_events e ON e.article_id = a.id
+   WHERE a.status = 'published'
    GROUP BY a.id ORDER BY views_7d DESC, a.id LIMIT $1`,
 );

@@ -2,6 +2,7 @@
 // views (as fresh as their last refresh: see pgpress_matview_staleness).
 import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
+import type { ArticleStatus } from '../articles/repository.ts';
 import { toId } from '../ids.ts';
 import { articleAnalytics, topArticles30d, topArticles7d, topArticlesAll, userEngagement } from './queries.ts';
 
@@ -12,6 +13,8 @@ const READ = { read: true } as const;
 export interface ArticleStats {
   articleId: number;
   authorId: number;
+  /** The article's status now (the counts are as of computedAt). */
+  status: ArticleStatus;
   views: number;
   uniqueViewers: number;
   likes: number;
@@ -50,17 +53,22 @@ const iso = (v: Val): string | null => (v instanceof Date ? v.toISOString() : nu
 
 function toArticleStats(r: Row): ArticleStats {
   return {
-    articleId: toId(r.article_id as string), authorId: toId(r.author_id as string), views: n(r.views), uniqueViewers: n(r.unique_viewers),
+    articleId: toId(r.article_id as string), authorId: toId(r.author_id as string), status: r.status as ArticleStatus, views: n(r.views), uniqueViewers: n(r.unique_viewers),
     likes: n(r.likes), shares: n(r.shares), comments: n(r.comments), readMsTotal: n(r.read_ms_total),
     readMsAvg: r.read_ms_avg === null ? null : n(r.read_ms_avg), views7d: n(r.views_7d), views30d: n(r.views_30d),
     engagement7d: n(r.engagement_7d), engagement30d: n(r.engagement_30d), lastEventAt: iso(r.last_event_at), computedAt: iso(r.computed_at)!,
   };
 }
 
+/** The error for an article without visible stats: one message whether it is unknown or hidden. */
+export function noArticleStats(articleId: number): PgpressError {
+  return new PgpressError('PGP_NOT_FOUND', `No analytics for article ${articleId} (unknown, or created after the last refresh).`);
+}
+
 /** Stats of one article; PGP_NOT_FOUND when the view has no row (unknown, or newer than the last refresh). */
 export async function getArticleStats(db: Queryable, articleId: number): Promise<ArticleStats> {
   const { rows } = await db.query<Row>(articleAnalytics, [articleId], READ);
-  if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `No analytics for article ${articleId} (unknown, or created after the last refresh).`);
+  if (!rows[0]) throw noArticleStats(articleId);
   return toArticleStats(rows[0]);
 }
 
@@ -77,7 +85,7 @@ export async function getUserStats(db: Queryable, userId: number): Promise<UserS
   };
 }
 
-/** The most viewed articles over a window ('7d', '30d' or 'all'). */
+/** The most viewed published articles over a window ('7d', '30d' or 'all'). */
 export async function topArticles(db: Queryable, window: '7d' | '30d' | 'all' = '7d', limit = 10): Promise<ArticleStats[]> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PgpressError('PGP_VALIDATION', 'limit must be between 1 and 100.', { details: { field: 'limit' } });
   const q = window === '7d' ? topArticles7d : window === '30d' ? topArticles30d : topArticlesAll;

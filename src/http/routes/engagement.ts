@@ -1,7 +1,8 @@
 // Engagement events in, analytics out (read from the materialized views).
 import type { FastifyInstance } from 'fastify';
 import type { ArticleEvent } from '../../content/events/repository.ts';
-import { optionalActor } from '../auth.ts';
+import { noArticleStats } from '../../content/analytics/repository.ts';
+import { mayChange, optionalActor } from '../auth.ts';
 import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { articleStats, clampInt, eventBatchBody, eventBody, idParams, topQuery, userStats } from './schemas.ts';
@@ -37,8 +38,13 @@ export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): P
 
   app.get<{ Params: { id: string } }>(
     '/v1/analytics/articles/:id',
-    { schema: { params: idParams, response: { 200: articleStats, ...errors } } },
-    async (req) => store.analytics.article(Number(req.params.id), readCtx(req)),
+    { ...reader, schema: { params: idParams, response: { 200: articleStats, ...errors } } },
+    async (req) => {
+      const stats = await store.analytics.article(Number(req.params.id), readCtx(req));
+      // The article's own rule: a draft's or an archived article's stats only for who may change it.
+      if (stats.status !== 'published' && !mayChange(req.actor, stats.authorId)) throw noArticleStats(stats.articleId);
+      return stats;
+    },
   );
 
   app.get<{ Params: { id: string } }>(

@@ -233,10 +233,10 @@ export const eventBatchBody = {
 
 export const articleStats = {
   type: 'object',
-  required: ['articleId', 'authorId', 'views', 'uniqueViewers', 'likes', 'shares', 'comments', 'computedAt'],
+  required: ['articleId', 'authorId', 'status', 'views', 'uniqueViewers', 'likes', 'shares', 'comments', 'computedAt'],
   properties: Object.fromEntries(
     [
-      ['articleId', 'integer'], ['authorId', 'integer'], ['views', 'integer'], ['uniqueViewers', 'integer'], ['likes', 'integer'], ['shares', 'integer'],
+      ['articleId', 'integer'], ['authorId', 'integer'], ['status', 'string'], ['views', 'integer'], ['uniqueViewers', 'integer'], ['likes', 'integer'], ['shares', 'integer'],
       ['comments', 'integer'], ['readMsTotal', 'integer'], ['readMsAvg', ['number', 'null']], ['views7d', 'integer'], ['views30d', 'integer'],
       ['engagement7d', 'integer'], ['engagement30d', 'integer'], ['lastEventAt', ['string', 'null']], ['computedAt', 'string'],
     ].map(([k, t]) => [k, { type: t }]),
