@@ -85,7 +85,7 @@ export async function schema(): Promise<Record<string, number>> {
       for (const term of terms) await c.query("SELECT id, title FROM articles WHERE status = 'published' AND (title ILIKE $1 OR body ILIKE $1) ORDER BY published_at DESC LIMIT 10", [`%${term}%`]);
     };
     const ranked = (terms: string[]) => async () => {
-      for (const term of terms) await c.query(searchArticles.text, [term, 10]);
+      for (const term of terms) await c.query(searchArticles.text, [term, 10, 0]);
     };
     const common = await interleave(ilike(COMMON_TERMS), ranked(COMMON_TERMS));
     const rare = await interleave(ilike(TAIL_TERMS), ranked(TAIL_TERMS));
