@@ -8,6 +8,8 @@ export interface ServerProcess {
   url: string;
   /** CPU time (user + system) the process has used so far, in ms (from /proc, 10 ms ticks). */
   cpuMs(): number;
+  /** Resident memory of the process now, in MiB (from /proc). */
+  rssMb(): number;
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,10 @@ export async function startServerProcess(entry: string, env: Record<string, stri
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
     },
+    rssMb() {
+      const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      return Number(kb) / 1024;
+    },
     stop: () =>
       new Promise((ok) => {
         child.once('exit', () => ok());
@@ -50,6 +56,14 @@ export interface LoadResult {
   non2xx: number;
 }
 
+/** One request of a mixed load. */
+export interface LoadRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
 /** Runs autocannon against 127.0.0.1 for `seconds`, cycling through the given paths. */
 export async function load(base: string, paths: string[], connections: number, seconds: number): Promise<LoadResult> {
   let i = 0;
@@ -59,5 +73,14 @@ export async function load(base: string, paths: string[], connections: number, s
     duration: seconds,
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length]! }) }],
   });
+  return summary(result);
+}
+
+/** Runs autocannon against 127.0.0.1 for `seconds`, each request the next one `next` returns. */
+export async function loadMix(base: string, next: () => LoadRequest, connections: number, seconds: number): Promise<LoadResult> {
+  return summary(await autocannon({ url: base, connections, duration: seconds, requests: [{ setupRequest: (req) => ({ ...req, ...next() }) }] }));
+}
+
+function summary(result: autocannon.Result): LoadResult {
   return { rps: result.requests.average, total: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }

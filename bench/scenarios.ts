@@ -2,6 +2,7 @@
 import { api } from './api.ts';
 import { clusterBench } from './cluster.ts';
 import { schema } from './schema.ts';
+import { soak } from './soak.ts';
 
 /** A scenario runs its variants interleaved and returns the figures for its JSON line. */
 export type Scenario = () => Promise<Record<string, number>>;
@@ -10,4 +11,5 @@ export const scenarios: Record<string, Scenario> = {
   api,
   schema,
   cluster: clusterBench,
+  soak,
 };

@@ -8,12 +8,12 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-test('`npm run bench -- schema api` runs at a tiny scale and ends each scenario with its JSON line', async () => {
-  const env = { ...process.env, BENCH_SCHEMA_SCALE: '1', BENCH_SECONDS: '0.25' };
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'schema', 'api'], { env, timeout: 180_000, maxBuffer: 16 << 20 });
+test('`npm run bench -- schema api soak` runs at a tiny scale and ends each scenario with its JSON line', async () => {
+  const env = { ...process.env, BENCH_SCHEMA_SCALE: '1', BENCH_SECONDS: '0.25', BENCH_SOAK_SECONDS: '2' };
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'schema', 'api', 'soak'], { env, timeout: 180_000, maxBuffer: 16 << 20 });
   const results = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(results.map((r) => r.scenario), ['schema', 'api'], stdout);
-  const [schema, api] = results as [Record<string, unknown>, Record<string, unknown>];
+  assert.deepEqual(results.map((r) => r.scenario), ['schema', 'api', 'soak'], stdout);
+  const [schema, api, soak] = results as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>];
   for (const key of ['analytics_ratio', 'search_ratio', 'retention_ratio', 'feed_ratio']) {
     assert.ok(Number.isFinite(schema[key]) && (schema[key] as number) > 0, `schema ${key}: ${String(schema[key])}`);
   }
@@ -22,4 +22,8 @@ test('`npm run bench -- schema api` runs at a tiny scale and ends each scenario 
     assert.ok(Number.isFinite(api[key]) && (api[key] as number) > 0, `api ${key}: ${String(api[key])}`);
   }
   assert.equal(api.errors, 0, 'every request of every run answered 2xx');
+  for (const key of ['rps_ratio', 'rss_ratio', 'rps', 'rss_max_mb', 'requests']) {
+    assert.ok(Number.isFinite(soak[key]) && (soak[key] as number) > 0, `soak ${key}: ${String(soak[key])}`);
+  }
+  assert.equal(soak.errors, 0, 'reads, events and comment writes all answered 2xx');
 });
