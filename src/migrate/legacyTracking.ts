@@ -6,6 +6,9 @@ import { rowHash } from './hashChain.ts';
 import type { MigrationFile } from './migrationFiles.ts';
 import { TRACKING_TABLE, type TrackingRow } from './trackingTable.ts';
 
+/** Re-records one v1 row: normalised checksum and script, sealed into the hash chain. */
+const ADOPT_ROW = `UPDATE ${TRACKING_TABLE} SET checksum = $2, script = $3, previous_hash = $4, row_hash = $5 WHERE version = $1`;
+
 /**
  * Seals the rows of a table that had no hash chain column until this run (ensureTracking said so) into a
  * chain, upgrading each checksum that matches its file under v1's algorithm; a row whose file differs
@@ -23,7 +26,7 @@ export async function adoptLegacyRows(client: pg.Client, files: readonly Migrati
     const matches = file !== undefined && createHash('sha256').update(file.sql, 'utf8').digest('hex') === row.checksum;
     const next: TrackingRow = { ...row, checksum: matches ? file.checksum : row.checksum, script: matches ? file.sql : row.script, previousHash: previous, rowHash: null };
     next.rowHash = rowHash(previous, next);
-    await client.query(`UPDATE ${TRACKING_TABLE} SET checksum = $2, script = $3, previous_hash = $4, row_hash = $5 WHERE version = $1`, [
+    await client.query(ADOPT_ROW, [
       row.version, next.checksum, next.script, next.previousHash, next.rowHash,
     ]);
     adopted.push(next);

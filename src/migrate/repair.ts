@@ -7,6 +7,13 @@ import { readMigrationSet } from './migrationFiles.ts';
 import { connectMigrator, prepareTracking } from './runner.ts';
 import { TRACKING_TABLE, UTC_TEXT } from './trackingTable.ts';
 
+/** Re-records the repaired row: new checksum and script, who repaired it and from what, its new hash. */
+const REPAIR_ROW = `UPDATE ${TRACKING_TABLE} SET checksum = $2, script = $3, repaired_at = $4::timestamptz, repaired_by = $5,
+  repaired_from = $6, row_hash = $7 WHERE version = $1`;
+
+/** Re-links a later row to its predecessor's new hash. */
+const RESEAL_ROW = `UPDATE ${TRACKING_TABLE} SET previous_hash = $2, row_hash = $3 WHERE version = $1`;
+
 /** What a repair changed. */
 export interface RepairResult {
   version: number;
@@ -40,15 +47,12 @@ export async function repairMigration(opts: { url: string; dir: string; version:
       const repaired: ChainFields = { ...row, checksum: file.checksum, repairedAt: now.rows[0]!.at, repairedBy: now.rows[0]!.by, repairedFrom: row.checksum };
       let previous = row.previousHash;
       const hash = rowHash(previous, repaired);
-      await client.query(
-        `UPDATE ${TRACKING_TABLE} SET checksum = $2, script = $3, repaired_at = $4::timestamptz, repaired_by = $5, repaired_from = $6, row_hash = $7 WHERE version = $1`,
-        [row.version, file.checksum, file.sql, repaired.repairedAt, repaired.repairedBy, repaired.repairedFrom, hash],
-      );
+      await client.query(REPAIR_ROW, [row.version, file.checksum, file.sql, repaired.repairedAt, repaired.repairedBy, repaired.repairedFrom, hash]);
       previous = hash;
       // Later rows link to this one, so their hashes are re-sealed over the new link.
       for (const later of rows.slice(at + 1)) {
         const h = rowHash(previous, later);
-        await client.query(`UPDATE ${TRACKING_TABLE} SET previous_hash = $2, row_hash = $3 WHERE version = $1`, [later.version, previous, h]);
+        await client.query(RESEAL_ROW, [later.version, previous, h]);
         previous = h;
       }
       await client.query('COMMIT');

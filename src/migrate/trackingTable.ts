@@ -3,8 +3,8 @@ import type pg from 'pg';
 import { rowHash, type ChainFields } from './hashChain.ts';
 import { quoteIdent } from '../db/sql.ts';
 
-/** Qualified name of the tracking table. */
-export const TRACKING_TABLE = 'public.pgpress_migrations';
+/** Qualified name of the tracking table, quoted (also accepted where a regclass is expected). */
+export const TRACKING_TABLE = `${quoteIdent('public')}.${quoteIdent('pgpress_migrations')}`;
 
 /** Creates the tracking table if it is missing (run under the migration lock). */
 export const TRACKING_DDL = `
