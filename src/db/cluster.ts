@@ -205,11 +205,14 @@ export class Cluster implements Queryable {
   private async txOnce<T>(lane: Lane, fn: (q: Queryable) => Promise<T>, opts: TxOptions, deadline: number, trace: CallerTrace): Promise<TxResult<T>> {
     const lease = await this.lease(lane, deadline, trace);
     const client = lease.client;
+    // The first statement error, kept in case fn swallows it and PostgreSQL rolls back at COMMIT.
+    let firstError: unknown;
     const runner: Queryable = {
       query: async <R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[] = []) => {
         try {
           return await this.send<R>(client, q, params);
         } catch (e) {
+          firstError ??= e;
           throw fromPgError(e);
         }
       },
@@ -227,6 +230,11 @@ export class Cluster implements Queryable {
       const value = await guard.run(fn(runner));
       stage = 'commit';
       const results = (await guard.run(client.query(COMMIT_AND_LSN))) as unknown as pg.QueryResult<{ lsn: string }>[];
+      // An aborted transaction answers COMMIT with the tag ROLLBACK: nothing was written.
+      if (results[0]?.command !== 'COMMIT') {
+        stage = 'during'; // a definite rollback, not a commit in doubt
+        throw rolledBack(firstError);
+      }
       return { value, lsn: results[1]?.rows[0]?.lsn ?? '' };
     } catch (e) {
       const err = guard.expired ? guard.expiredError() : e;
@@ -453,6 +461,16 @@ export class Cluster implements Queryable {
 }
 
 class NotCaughtUp extends Error {}
+
+/** PGP_TX_ROLLED_BACK carrying the statement error fn swallowed (its SQLSTATE decides a retry). */
+function rolledBack(swallowed: unknown): PgpressError {
+  const cause = swallowed === undefined ? undefined : fromPgError(swallowed);
+  const what = cause?.pg?.sqlstate ? ` (SQLSTATE ${cause.pg.sqlstate})` : '';
+  return new PgpressError('PGP_TX_ROLLED_BACK', `PostgreSQL rolled the transaction back at COMMIT: a statement in it failed${what} and the transaction function went on without rethrowing.`, {
+    cause,
+    pg: cause?.pg ?? {},
+  });
+}
 
 function isPgpressErrorCode(e: unknown, code: string): boolean {
   return e instanceof PgpressError && e.code === code;

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   PGP_DEADLINE_EXCEEDED: { status: 504, summary: 'The operation did not finish before its deadline.' },
   PGP_DB_ERROR: { status: 500, summary: 'The database refused the statement for a reason the caller cannot fix.' },
   PGP_OUTCOME_UNKNOWN: { status: 503, summary: 'The connection failed while a write was in flight; it may or may not have committed.' },
+  PGP_TX_ROLLED_BACK: { status: 500, summary: 'PostgreSQL rolled the transaction back at COMMIT because a statement in it had failed; nothing was written.' },
   PGP_MIGRATION_FAILED: { status: 500, summary: 'A migration failed and was rolled back; the message names the file and statement.' },
   PGP_MIGRATION_LOCKED: { status: 409, summary: 'Another migration runner holds the migration lock.' },
   PGP_MIGRATION_DRIFT: { status: 500, summary: 'An applied migration no longer matches its file, or files are out of order.' },
