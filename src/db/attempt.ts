@@ -1,5 +1,6 @@
 // Marks where an attempt failed (before anything reached the server, during a statement, or at
 // COMMIT), which decides whether it may be retried and whether its outcome is unknown.
+import { isPgpressError } from '../errors/index.ts';
 import type { FailureStage } from './retryPolicy.ts';
 
 /** An attempt's failure with its stage; the retry loop unwraps it. */
@@ -13,7 +14,11 @@ export class AttemptFailure extends Error {
   }
 }
 
-/** The underlying error and its stage ('during' when unknown). */
+/**
+ * The underlying error and its stage. An open circuit rejects before the attempt runs, so it is
+ * 'before' (nothing was sent); any other unmarked error is 'during' (the cautious answer).
+ */
 export function unwrapAttempt(e: unknown): { stage: FailureStage; error: unknown } {
-  return e instanceof AttemptFailure ? { stage: e.stage, error: e.error } : { stage: 'during', error: e };
+  if (e instanceof AttemptFailure) return { stage: e.stage, error: e.error };
+  return { stage: isPgpressError(e) && e.code === 'PGP_CIRCUIT_OPEN' ? 'before' : 'during', error: e };
 }

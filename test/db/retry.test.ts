@@ -129,3 +129,15 @@ test('a read whose connection is killed mid-statement is retried; a write is rep
   assert.equal(write, 'PGP_OUTCOME_UNKNOWN');
   assert.deepEqual((await c.query(all)).rows[0], { id: 1, n: 0 }, 'the write was not sent again');
 });
+
+test('a single write that was never sent is never PGP_OUTCOME_UNKNOWN: connect failures, a breaker opening during its retries, an open breaker', async () => {
+  const port = await freePort(); // nobody listens here
+  const c = cluster({ url: `postgres://postgres@127.0.0.1:${port}/postgres`, breaker: { failureThreshold: 2, halfOpenAfterMs: 60_000 } });
+  const write = sql('test.neverSent', 'INSERT INTO acct VALUES ($1, 0)');
+  // First call: two refused connects open the breaker, its third attempt meets the open breaker.
+  const first = await c.query(write, [10], { deadlineMs: 5_000 }).then(() => 'ok', code);
+  assert.equal(first, 'PGP_DB_UNAVAILABLE', 'the failure that opened the breaker is reported, not an unknown outcome');
+  assert.equal((await c.health())[0]!.breaker, 'open');
+  for (let i = 0; i < 3; i++) assert.equal(await c.query(write, [11 + i]).then(() => 'ok', code), 'PGP_CIRCUIT_OPEN');
+  assert.equal(await c.tx((q) => q.query(write, [20])).then(() => 'ok', code), 'PGP_CIRCUIT_OPEN');
+});
