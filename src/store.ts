@@ -9,6 +9,7 @@ import {
   archive, createArticle, getArticle, getArticleBySlug, publish, updateArticleFields, type Article, type ArticlePatch, type NewArticle,
 } from './content/articles/repository.ts';
 import { feedPage, type FeedOptions, type FeedPage } from './content/feed/repository.ts';
+import type { ContentFilter } from './content/feed/filter.ts';
 import { findSimilarTitles, search, type SearchHit, type TitleMatch } from './content/search/repository.ts';
 import { createComment, deleteComment, listComments, type Comment, type NewComment } from './content/comments/repository.ts';
 import { eventCounts, recordEvent, recordEvents, type ArticleEvent } from './content/events/repository.ts';
@@ -55,7 +56,8 @@ export interface Store {
     page(opts?: FeedOptions, ctx?: ReadContext): Promise<FeedPage>;
   };
   readonly search: {
-    articles(text: string, limit?: number, offset?: number, ctx?: ReadContext): Promise<SearchHit[]>;
+    /** `filter`: only articles whose metadata contains `meta` and/or whose metadata.lang is `lang`. */
+    articles(text: string, limit?: number, offset?: number, ctx?: ReadContext, filter?: ContentFilter): Promise<SearchHit[]>;
     similarTitles(text: string, limit?: number, ctx?: ReadContext): Promise<TitleMatch[]>;
   };
   readonly comments: {
@@ -116,7 +118,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     },
     feed: { page: (o, ctx) => feedPage(reader(ctx), o) },
     search: {
-      articles: (text, limit, offset, ctx) => search(reader(ctx), text, limit, offset),
+      articles: (text, limit, offset, ctx, filter) => search(reader(ctx), text, limit, offset, filter),
       similarTitles: (text, limit, ctx) => findSimilarTitles(reader(ctx), text, limit),
     },
     comments: {

@@ -1,7 +1,9 @@
 // Named SQL for the public feed: published articles newest first, keyset-paginated on
 // (published_at, id) so page N costs the same as page 1. The unfiltered feed is served by the
 // covering partial index articles_feed_idx as an index-only scan (migration 0013); an author's
-// feed by articles_author_published_idx (0014); a tag's feed by articles_tags_idx (0012).
+// feed by articles_author_published_idx (0014); a tag's feed by articles_tags_idx (0012); a
+// metadata feed by the GIN articles_metadata_idx (0015); a language's feed by articles_lang_idx
+// (0016). For a filter that most rows pass (lang=en) the planner walks articles_feed_idx instead.
 // Each filter is its own statement: one generic plan with optional filters would fit none of them.
 import { sql } from '../../db/sql.ts';
 
@@ -19,3 +21,10 @@ export const authorFeedNextPage = sql('feed.author.next', `SELECT ${CARD} FROM a
 
 export const tagFeedFirstPage = sql('feed.tag.first', `SELECT ${CARD} FROM articles WHERE status = 'published' AND tags @> ARRAY[$2::text] ${ORDER}`);
 export const tagFeedNextPage = sql('feed.tag.next', `SELECT ${CARD} FROM articles WHERE status = 'published' AND tags @> ARRAY[$4::text] AND ${AFTER} ${ORDER}`);
+
+export const metaFeedFirstPage = sql('feed.meta.first', `SELECT ${CARD} FROM articles WHERE status = 'published' AND metadata @> $2::jsonb ${ORDER}`);
+export const metaFeedNextPage = sql('feed.meta.next', `SELECT ${CARD} FROM articles WHERE status = 'published' AND metadata @> $4::jsonb AND ${AFTER} ${ORDER}`);
+
+// `metadata ->> 'lang'` spelled as in the index expression (0016), so the planner can match it.
+export const langFeedFirstPage = sql('feed.lang.first', `SELECT ${CARD} FROM articles WHERE status = 'published' AND (metadata ->> 'lang') = $2 ${ORDER}`);
+export const langFeedNextPage = sql('feed.lang.next', `SELECT ${CARD} FROM articles WHERE status = 'published' AND (metadata ->> 'lang') = $4 AND ${AFTER} ${ORDER}`);

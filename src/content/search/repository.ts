@@ -2,7 +2,8 @@
 import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
-import { searchArticles, similarTitles } from './queries.ts';
+import { resolveFilter, type ContentFilter } from '../feed/filter.ts';
+import { searchArticles, searchArticlesByLang, searchArticlesByMeta, similarTitles } from './queries.ts';
 
 /** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
 const READ = { read: true } as const;
@@ -40,13 +41,19 @@ function snippetHtml(raw: string): string {
 /** Deepest offset a search page may start at: ranking deeper pages costs more than they are worth. */
 export const MAX_SEARCH_OFFSET = 1000;
 
-/** Full-text search over published articles, best first; `offset` hits are skipped (pagination). */
-export async function search(db: Queryable, text: string, limit = 10, offset = 0): Promise<SearchHit[]> {
+/** Full-text search over published articles, best first; `offset` hits are skipped (pagination);
+ *  `filter` keeps the articles whose metadata contains `meta` and/or whose metadata.lang is `lang`. */
+export async function search(db: Queryable, text: string, limit = 10, offset = 0, filter: ContentFilter = {}): Promise<SearchHit[]> {
   checkInput(text, limit);
+  const content = resolveFilter(filter);
   if (!Number.isInteger(offset) || offset < 0 || offset > MAX_SEARCH_OFFSET) {
     throw new PgpressError('PGP_VALIDATION', `offset must be between 0 and ${MAX_SEARCH_OFFSET}.`, { details: { field: 'offset' } });
   }
-  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(searchArticles, [text, limit, offset], READ);
+  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(
+    content.kind === 'meta' ? searchArticlesByMeta : content.kind === 'lang' ? searchArticlesByLang : searchArticles,
+    content.kind === 'none' ? [text, limit, offset] : [text, limit, offset, content.value],
+    READ,
+  );
   return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: r.published_at?.toISOString() ?? null, rank: r.rank, snippet: snippetHtml(r.snippet) }));
 }
 

@@ -1,5 +1,6 @@
 // The public feed and search.
 import type { FastifyInstance } from 'fastify';
+import { parseMetaFilter, type ContentFilter } from '../../content/feed/filter.ts';
 import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { clampInt, feedPageSchema, feedQuery, searchPageSchema, searchQuery, titleMatchesSchema } from './schemas.ts';
@@ -8,12 +9,17 @@ import { readCtx } from '../requestContext.ts';
 /** Deepest search page served (pages of up to 50: offsets stay within the search layer's bound). */
 const MAX_SEARCH_PAGE = 20;
 
+/** The `meta` (JSON text) and `lang` query parameters as the library's filter. */
+function contentFilter(q: { meta?: string; lang?: string }): ContentFilter {
+  return { ...(q.meta !== undefined ? { meta: parseMetaFilter(q.meta) } : {}), ...(q.lang !== undefined ? { lang: q.lang } : {}) };
+}
+
 /** GET /v1/feed, GET /v1/search, GET /v1/search/titles. */
 export async function feedRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
   const { store } = opts;
   const errors = { '4xx': errorBodySchema };
 
-  app.get<{ Querystring: { limit?: string; cursor?: string; tag?: string; author?: string } }>(
+  app.get<{ Querystring: { limit?: string; cursor?: string; tag?: string; author?: string; meta?: string; lang?: string } }>(
     '/v1/feed',
     { schema: { querystring: feedQuery, response: { 200: feedPageSchema, ...errors } } },
     async (req) => {
@@ -23,18 +29,19 @@ export async function feedRoutes(app: FastifyInstance, opts: RouteDeps): Promise
         cursor: q.cursor ?? null,
         ...(q.tag !== undefined ? { tag: q.tag } : {}),
         ...(q.author !== undefined ? { authorId: Number(q.author) } : {}),
+        ...contentFilter(q),
       }, readCtx(req));
     },
   );
 
-  app.get<{ Querystring: { q: string; limit?: string; page?: string } }>(
+  app.get<{ Querystring: { q: string; limit?: string; page?: string; meta?: string; lang?: string } }>(
     '/v1/search',
     { schema: { querystring: searchQuery, response: { 200: searchPageSchema, ...errors } } },
     async (req) => {
       const limit = clampInt(req.query.limit, 1, 50, 10);
       const page = clampInt(req.query.page, 1, MAX_SEARCH_PAGE, 1);
       // One extra hit tells whether a next page exists without counting every match.
-      const hits = await store.search.articles(req.query.q, limit + 1, (page - 1) * limit, readCtx(req));
+      const hits = await store.search.articles(req.query.q, limit + 1, (page - 1) * limit, readCtx(req), contentFilter(req.query));
       return { items: hits.slice(0, limit), page, nextPage: hits.length > limit && page < MAX_SEARCH_PAGE ? page + 1 : null };
     },
   );

@@ -116,6 +116,12 @@ export const slugParams = {
   properties: { slug: { type: 'string', maxLength: 200, pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' } },
 } as const;
 
+/** `?meta=`: JSON text of an object the article's metadata must contain (parsed and checked by
+ *  parseMetaFilter: bad JSON or a non-object is PGP_VALIDATION naming `meta`). */
+const metaParam = { type: 'string', minLength: 2, maxLength: 1000, pattern: '^\\s*\\{', description: 'JSON object the metadata must contain (metadata @> meta), e.g. {"series":"x"}' } as const;
+/** `?lang=`: a language tag compared with metadata.lang. */
+const langParam = { type: 'string', maxLength: 35, pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$', description: 'Language tag compared with metadata.lang, e.g. en' } as const;
+
 export const feedQuery = {
   type: 'object',
   additionalProperties: false,
@@ -124,6 +130,8 @@ export const feedQuery = {
     cursor: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' },
     tag: { type: 'string', minLength: 1, maxLength: 50 },
     author: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' },
+    meta: metaParam,
+    lang: langParam,
   },
 } as const;
 
@@ -147,7 +155,7 @@ export const searchQuery = {
   type: 'object',
   required: ['q'],
   additionalProperties: false,
-  properties: { q: { type: 'string', minLength: 1, maxLength: 500 }, limit: digits, page: digits },
+  properties: { q: { type: 'string', minLength: 1, maxLength: 500 }, limit: digits, page: digits, meta: metaParam, lang: langParam },
 } as const;
 
 export const searchPageSchema = {
