@@ -199,6 +199,7 @@ export class Cluster implements Queryable {
     const trace = this.trace(this.tx);
     const result = await this.withRetry('primary', this.primaryBreaker, 'tx', deadline, () => this.txOnce(lane, fn, opts, deadline, trace));
     noteCommit(opts.session, result.lsn);
+    this.monitor?.noteCommit(result.lsn);
     return result;
   }
 
@@ -269,13 +270,15 @@ export class Cluster implements Queryable {
 
   private async lease(lane: Lane, deadline: number, trace: CallerTrace): Promise<Lease> {
     const t0 = performance.now();
+    let lease: Lease;
     try {
-      return await lane.acquire(deadline, trace);
+      lease = await lane.acquire(deadline, trace);
     } catch (e) {
       throw new AttemptFailure('before', e);
     } finally {
       this.acquireTimer(lane).observe((performance.now() - t0) / 1000);
     }
+    return notLate(lease, lane, deadline);
   }
 
   // Labelled children cached per lane: label hashing on every query is measurable in the benchmark.
@@ -297,6 +300,7 @@ export class Cluster implements Queryable {
     } finally {
       this.acquireTimer(lane).observe((performance.now() - t0) / 1000);
     }
+    notLate(lease, lane, deadline);
     const guard = deadlineGuard(lease, lane, deadline);
     try {
       const r = await guard.run(this.send<R>(lease.client, q, params));
@@ -364,7 +368,8 @@ export class Cluster implements Queryable {
   private async tryReplica<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], opts: QueryOptions, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R> | undefined> {
     await this.monitorStarted;
     const tokenText = maxLsn(opts.token !== undefined && isLsn(opts.token) ? opts.token : undefined, opts.session?.token);
-    const token = tokenText === undefined ? undefined : parseLsn(tokenText);
+    // A token beyond the primary's WAL position (forged) is clamped to it: see boundToken.
+    const token = tokenText === undefined ? undefined : await this.monitor!.boundToken(parseLsn(tokenText), Math.floor((deadline - Date.now()) / 2));
     const sel = selectReplica(this.replicas.map((r) => ({ status: r.status, breaker: r.breaker.state })), token);
     if (sel.kind === 'none') return undefined;
     const replica = this.replicas.find((r) => r.status === sel.replica)!;
@@ -461,6 +466,15 @@ export class Cluster implements Queryable {
 }
 
 class NotCaughtUp extends Error {}
+
+/** The lease, or (released) a 'before' failure when the deadline has passed: nothing is sent late. */
+function notLate(lease: Lease, lane: Lane, deadline: number): Lease {
+  if (deadline > Date.now()) return lease;
+  lease.release();
+  throw new AttemptFailure('before', new PgpressError('PGP_DEADLINE_EXCEEDED', `The deadline passed before a connection of the ${lane.name} lane of ${lane.target} was ready; nothing was sent.`, {
+    details: { target: lane.target, lane: lane.name },
+  }));
+}
 
 /** PGP_TX_ROLLED_BACK carrying the statement error fn swallowed (its SQLSTATE decides a retry). */
 function rolledBack(swallowed: unknown): PgpressError {

@@ -97,6 +97,8 @@ export class Lane {
   private readonly held = new Map<pg.PoolClient, Held>();
   private readonly sweeper: NodeJS.Timeout | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
+  /** When the wait timer fires (epoch ms); a waiter with an earlier deadline re-arms it. */
+  private waitTimerAt = Infinity;
   private closed = false;
 
   constructor(
@@ -200,15 +202,19 @@ export class Lane {
     if (until <= Date.now()) return Promise.reject(this.timeoutError());
     return new Promise<pg.PoolClient | null>((resolve, reject) => {
       this.queue.push({ until, resolve, reject });
-      if (!this.waitTimer) this.armWaitTimer(until);
+      // Each waiter fails at its own deadline: one armed for a later one must not hold it.
+      if (until < this.waitTimerAt) this.armWaitTimer(until);
     });
   }
 
   // One timer for all waiters, armed for the earliest deadline: a timer per waiter costs
   // measurable throughput when callers outnumber connections.
   private armWaitTimer(at: number): void {
+    clearTimeout(this.waitTimer);
+    this.waitTimerAt = at;
     this.waitTimer = setTimeout(() => {
       this.waitTimer = undefined;
+      this.waitTimerAt = Infinity;
       const now = Date.now();
       let next = Infinity;
       for (let i = 0; i < this.queue.length; ) {
@@ -231,11 +237,26 @@ export class Lane {
     });
   }
 
-  /** Gives a freed client (or permit) to the first waiter, or keeps the permit. */
+  /**
+   * Gives a freed client (or permit) to the first waiter still within its deadline, or keeps the
+   * permit. Waiters past their deadline (their timer not run yet: a busy event loop) fail here, so
+   * no caller is handed a connection, and sends a statement, after its deadline.
+   */
   private handOn(client: pg.PoolClient | null): void {
-    const next = this.queue.shift();
-    if (next) next.resolve(client);
-    else this.permits++;
+    let next = this.queue.shift();
+    if (next && next.until <= Date.now()) {
+      const now = Date.now();
+      while (next && next.until <= now) {
+        next.reject(this.timeoutError());
+        next = this.queue.shift();
+      }
+    }
+    if (next) return next.resolve(client);
+    if (client) {
+      client.removeListener('error', swallow);
+      client.release();
+    }
+    this.permits++;
   }
 
   private async connect(deadline: number): Promise<pg.PoolClient> {

@@ -125,3 +125,46 @@ test('stacks are sampled until the first leak, then captured for every call', as
   assert.equal(leaks.length, 2);
   assert.match(leaks[1]!.stack ?? '', /lanes\.test\.ts/);
 });
+
+test('acquire deadlines are per waiter: an earlier deadline queued behind a later one fails at its own, and its write is never sent', async () => {
+  const c = cluster({ lanes: { default: { max: 1 } } });
+  await c.query(sql('test.laneW.create', 'CREATE TABLE IF NOT EXISTS lane_w (id int)'));
+  const holder = settle(c.query(sleepQ, [0.8]));
+  await new Promise((r) => setTimeout(r, 50)); // the only connection is busy
+  const patient = settle(c.query(pidQ, [], { deadlineMs: 3_000 })); // arms the lane's wait timer far out
+  const t0 = performance.now();
+  const hurried = await settle(c.query(sql('test.laneW.insert', 'INSERT INTO lane_w VALUES (1)'), [], { deadlineMs: 200 }));
+  assert.equal(hurried.ok, false);
+  assert.equal(code(!hurried.ok && hurried.error), 'PGP_POOL_TIMEOUT');
+  const waited = hurried.at - t0;
+  assert.ok(waited < 600, `the hurried waiter failed at its own deadline (200 ms), not when the holder freed the connection (${Math.round(waited)} ms)`);
+  assert.ok((await patient).ok && (await holder).ok);
+  assert.equal((await c.query<{ n: number }>(sql('test.laneW.count', 'SELECT count(*)::int AS n FROM lane_w'))).rows[0]!.n, 0, 'the write was never sent');
+});
+
+test('a waiter whose deadline passed before a connection came free is not handed it', async () => {
+  const c = cluster({ lanes: { default: { max: 1 } } });
+  const lane = c.lanes.default;
+  const first = await lane.acquire(Date.now() + 5_000);
+  const late = settle(lane.acquire(Date.now() + 30));
+  const next = settle(lane.acquire(Date.now() + 5_000));
+  // The release runs in a timer callback that keeps the event loop busy past the waiter's
+  // deadline: its wait timer has had no chance to fire when the connection comes free.
+  await new Promise<void>((resolve) =>
+    setTimeout(() => {
+      const until = Date.now() + 80;
+      while (Date.now() < until) {
+        // busy: the late waiter's deadline passes
+      }
+      first.release();
+      resolve();
+    }, 5),
+  );
+  const l = await late;
+  if (l.ok) l.value.release();
+  assert.equal(l.ok, false, 'the late waiter was not handed the connection');
+  assert.equal(code(!l.ok && l.error), 'PGP_POOL_TIMEOUT');
+  const n = await next;
+  assert.ok(n.ok, 'the connection went to the next waiter');
+  if (n.ok) n.value.release();
+});
