@@ -1,7 +1,6 @@
 // buildApp: the Fastify application over a Store.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
 import type { TokenService } from '../security/tokens.ts';
 import type { Store } from '../store.ts';
@@ -9,7 +8,8 @@ import { handleError } from './errors.ts';
 import { installJsonParser } from './jsonBody.ts';
 import { installLoadShedding } from './loadShedding.ts';
 import { installOpenApi } from './openapi.ts';
-import { installRateLimit } from './rateLimit.ts';
+import { installRateLimit, type RateLimitOptions } from './rateLimit.ts';
+import { WarningSummary } from './warningSummary.ts';
 import { installConsistency } from './requestContext.ts';
 export { LSN_HEADER } from './requestContext.ts';
 import { articleRoutes } from './routes/articles.ts';
@@ -27,7 +27,7 @@ export interface AppOptions {
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   /** Requests per client per window (default 600 per minute; 0 turns it off). */
-  rateLimit?: { max: number; windowMs: number; redis?: Redis };
+  rateLimit?: RateLimitOptions;
   /** Mean event-loop delay (ms) past which requests are shed with 503 (default 100; 0 turns it off). */
   shedEventLoopDelayMs?: number;
 }
@@ -69,12 +69,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.status(404).send({ code: 'PGP_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.`, requestId: String(req.id) });
   });
   installJsonParser(app);
+  // Shed and rate-limited requests: counted (metrics) and summarised here, at most a line per 10 s.
+  const refused = new WarningSummary(app.log, 'requests refused under load (503 shed, 429 rate limited)');
+  app.addHook('onClose', async () => refused.flush());
   installLoadShedding(app, {
     maxEventLoopDelayMs: opts.shedEventLoopDelayMs ?? 100,
     saturated: () => opts.store.saturated(),
+    refused,
   });
   const rl = opts.rateLimit ?? { max: 600, windowMs: 60_000 };
-  await installRateLimit(app, rl);
+  await installRateLimit(app, rl, refused);
   await installOpenApi(app);
   const deps = { store: opts.store, tokens: opts.tokens };
   await app.register(healthRoutes, deps);

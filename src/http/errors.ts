@@ -42,11 +42,15 @@ function toPgpressError(err: FastifyError | Error): PgpressError {
   return new PgpressError('PGP_INTERNAL', 'Something went wrong on our side; the log has the details.', { cause: err });
 }
 
+// Refusals under load are counted and summarised where they are made (loadShedding.ts): a line
+// each would make the log grow with the overload it reports.
+const COUNTED_NOT_LOGGED: ReadonlySet<string> = new Set(['PGP_OVERLOADED']);
+
 /** Fastify error handler: catalogued status and body; 5xx logged with the request id. */
 export function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
   const e = toPgpressError(err);
   const status = e.code === 'PGP_VALIDATION' && (err as FastifyError).statusCode === 415 ? 415 : e.status;
-  if (status >= 500) req.log.error({ err, code: e.code }, 'request failed');
+  if (status >= 500 && !COUNTED_NOT_LOGGED.has(e.code)) req.log.error({ err, code: e.code }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="pgpress"');
   const body: ErrorBody = { code: e.code, message: e.message, requestId: String(req.id) };
   void reply.status(status).send(body);

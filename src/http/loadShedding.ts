@@ -2,6 +2,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import { PgpressError } from '../errors/index.ts';
+import { httpMetrics } from '../observability/metrics.ts';
+import type { WarningSummary } from './warningSummary.ts';
 
 /** When to shed. */
 export interface SheddingOptions {
@@ -13,6 +15,8 @@ export interface SheddingOptions {
   retryAfterSeconds?: number;
   /** Paths that always answer (liveness). */
   exempt?: readonly string[];
+  /** Where shed requests are counted for the summarised warning (not one log line each). */
+  refused?: WarningSummary;
 }
 
 const SAMPLE_MS = 500;
@@ -33,13 +37,23 @@ export function installLoadShedding(app: FastifyInstance, opts: SheddingOptions)
       histogram.reset();
     }, SAMPLE_MS);
     timer.unref();
+    // Start-up (module loading, migrations) stalls the loop before the first request: not overload.
+    app.addHook('onReady', (done) => {
+      histogram.reset();
+      lagging = false;
+      done();
+    });
     app.addHook('onClose', async () => {
       clearInterval(timer);
       histogram.disable();
     });
   }
+  const shed = httpMetrics().shed;
   app.addHook('onRequest', (req, reply, done) => {
-    if ((lagging || opts.saturated?.()) && !exempt.has(req.url.split('?')[0]!)) {
+    const reason = lagging ? 'event_loop' : opts.saturated?.() ? 'pool' : undefined;
+    if (reason !== undefined && !exempt.has(req.url.split('?')[0]!)) {
+      shed.inc({ reason });
+      opts.refused?.note(`shed_${reason}`);
       void reply.header('retry-after', retryAfter);
       done(new PgpressError('PGP_OVERLOADED', 'The server is overloaded; retry after the time in the Retry-After header.'));
       return;

@@ -7,10 +7,11 @@ import { PgpressError } from '../errors/index.ts';
 import { migrate } from '../migrate/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createStore, type Store } from '../store.ts';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { resolveJwtSecret } from '../security/jwtSecret.ts';
 import { tokenService } from '../security/tokens.ts';
 import { buildApp } from './app.ts';
+import { connectRedis } from './redisClient.ts';
 
 /** A running service. */
 export interface RunningServer {
@@ -47,16 +48,19 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     store = await createStore({ url, replicaUrls: settings.replicaUrls, pool: settings.pool, migrationsDir: dir });
     const tokens = tokenService(resolveJwtSecret(settings.jwtSecret, settings.dataDir));
     if (settings.redisUrl !== undefined) {
-      // No offline queue: while Redis is down, rate-limit checks fail fast and are skipped.
-      redis = new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
-      redis.on('error', (e: Error) => logger.warn({ err: e.message }, 'redis unavailable: rate limits apply per instance'));
+      redis = await connectRedis(settings.redisUrl, settings.redisCommandTimeoutMs, logger);
     }
     const app = await buildApp({
       store,
       tokens,
       logger,
       bodyLimit: settings.http.bodyLimit,
-      rateLimit: { max: settings.http.rateLimitMax, windowMs: settings.http.rateLimitWindowMs, ...(redis ? { redis } : {}) },
+      rateLimit: {
+        max: settings.http.rateLimitMax,
+        windowMs: settings.http.rateLimitWindowMs,
+        redisTimeoutMs: settings.redisCommandTimeoutMs,
+        ...(redis ? { redis } : {}),
+      },
       shedEventLoopDelayMs: settings.http.shedEventLoopDelayMs,
     });
     try {

@@ -88,3 +88,24 @@ let defaultDb: DbMetrics | undefined;
 export function dbMetrics(): DbMetrics {
   return (defaultDb ??= createDbMetrics(registry));
 }
+
+/** The HTTP protection metrics: requests refused under load or by the rate limit, and skipped checks. */
+export interface HttpMetrics {
+  /** Requests shed with 503 (reason: event_loop, pool). */
+  shed: Counter<'reason'>;
+  /** Requests refused with 429 by the rate limit. */
+  rateLimited: Counter;
+  /** Rate-limit checks that failed (Redis slow or down) and let the request through. */
+  rateLimitFailures: Counter;
+}
+
+let defaultHttp: HttpMetrics | undefined;
+
+/** The HTTP metrics in the process registry (created on first use). */
+export function httpMetrics(): HttpMetrics {
+  return (defaultHttp ??= {
+    shed: new Counter({ name: 'pgpress_http_shed_total', help: 'Requests shed with 503 under pressure, by reason (event_loop, pool).', labelNames: ['reason'], registers: [registry] }),
+    rateLimited: new Counter({ name: 'pgpress_http_rate_limited_total', help: 'Requests refused with 429 by the rate limit.', registers: [registry] }),
+    rateLimitFailures: new Counter({ name: 'pgpress_http_rate_limit_failures_total', help: 'Rate-limit checks that failed (Redis slow or down) and let the request through.', registers: [registry] }),
+  });
+}
