@@ -130,3 +130,28 @@ test('bad filters are PGP_VALIDATION naming the field, before any query', async 
   assert.throws(() => parseMetaFilter('"series"'), (e: unknown) => isPgpressError(e) && /JSON object/.test(e.message));
   assert.deepEqual(parseMetaFilter('{"series":"x","n":1}'), { series: 'x', n: 1 });
 });
+
+test('prepared as the Cluster prepares them, the filtered statements keep their indexes after the plan cache settles', async () => {
+  // pg's named statements are server-side prepared statements: after five executions PostgreSQL may
+  // switch to a generic plan that does not see the value. The plan it settles on must still use the index.
+  const p = new pg.Client({ connectionString: url });
+  await p.connect();
+  try {
+    const cases = [
+      [metaFeedFirstPage, [20, JSON.stringify(SERIES)], 'articles_metadata_idx'],
+      [langFeedFirstPage, [20, RARE_LANG], 'articles_lang_idx'],
+      [searchArticlesByMeta, ['deadlocks', 10, 0, JSON.stringify(SERIES)], 'articles_metadata_idx'],
+      [searchArticlesByLang, ['deadlocks', 10, 0, RARE_LANG], 'articles_lang_idx'],
+    ] as const;
+    for (const [q, params, index] of cases) {
+      for (let i = 0; i < 8; i++) await p.query({ name: q.name, text: q.text, values: [...params] });
+      // EXECUTE takes no bind parameters: the test's constants go in as quoted literals.
+      const args = params.map((v) => p.escapeLiteral(String(v))).join(', ');
+      const { rows } = await p.query<{ 'QUERY PLAN': { Plan: Parameters<typeof summary>[0] }[] }>(`EXPLAIN (FORMAT JSON) EXECUTE ${p.escapeIdentifier(q.name)}(${args})`);
+      const plan = rows[0]!['QUERY PLAN'][0]!.Plan;
+      assert.ok(usesIndex(plan, index).length > 0, `${q.name}: ${summary(plan)}`);
+    }
+  } finally {
+    await p.end();
+  }
+});
