@@ -64,12 +64,24 @@ export const settingsSchema = z.object({
   DB_REPLICA_MONITOR_INTERVAL_MS: intIn(50, 600_000).default(500),
   DB_RYW_WAIT_MS: intIn(0, 60_000).default(200),
   REDIS_URL: redisUrl.optional(),
+  REDIS_COMMAND_TIMEOUT_MS: intIn(10, 60_000).default(250),
   SHUTDOWN_GRACE_MS: intIn(0, 600_000).default(10_000),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   BODY_LIMIT_BYTES: intIn(1024, 104_857_600).default(1_048_576),
   RATE_LIMIT_MAX: intIn(0, 1_000_000).default(600),
   RATE_LIMIT_WINDOW_MS: intIn(1000, 3_600_000).default(60_000),
   SHED_EVENT_LOOP_DELAY_MS: intIn(0, 60_000).default(100),
+  HTTP_REQUEST_BUDGET_MS: intIn(100, 600_000).default(10_000),
+  READYZ_CACHE_MS: intIn(0, 60_000).default(1_000),
+  TRUST_PROXY: z
+    .string()
+    .transform((v): boolean | number | string[] => {
+      if (/^(true|yes|1)$/.test(v)) return true;
+      if (/^(false|no|0)$/.test(v)) return false;
+      if (/^\d+$/.test(v)) return Number(v);
+      return v.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    })
+    .default('false'),
   PARTITION_MONTHS_AHEAD: intIn(0, 36).default(3),
   EVENTS_RETENTION_MONTHS: intIn(0, 1200).default(13),
   AUDIT_RETENTION_MONTHS: intIn(0, 1200).default(84),
@@ -113,6 +125,8 @@ export interface Settings {
   /** Streaming replicas for reads (empty: every read goes to the primary). */
   readonly replicaUrls: readonly string[];
   readonly redisUrl: string | undefined;
+  /** Every Redis command fails after this many ms (the rate limit then lets the request through). */
+  readonly redisCommandTimeoutMs: number;
   readonly shutdownGraceMs: number;
   /** HS256 secret for bearer tokens; unset → generated once under dataDir (see http/jwtSecret.ts). */
   readonly jwtSecret: string | undefined;
@@ -123,6 +137,12 @@ export interface Settings {
     readonly rateLimitWindowMs: number;
     /** Shed load (503) when event-loop delay passes this; 0 turns it off. */
     readonly shedEventLoopDelayMs: number;
+    /** End-to-end budget of one request; what is left of it is the deadline of its database calls. */
+    readonly requestBudgetMs: number;
+    /** /readyz serves a health snapshot at most this old (0: a fresh check per request). */
+    readonly readyzCacheMs: number;
+    /** Fastify's trustProxy: which X-Forwarded-For hops to believe for the client address. */
+    readonly trustProxy: boolean | number | string[];
   };
   /** Partition maintenance (`pgpress maintain`); retention 0 keeps every month. */
   readonly maintenance: {
@@ -205,6 +225,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     }),
     replicaUrls: Object.freeze([...(p.DATABASE_REPLICA_URLS ?? [])]),
     redisUrl: p.REDIS_URL,
+    redisCommandTimeoutMs: p.REDIS_COMMAND_TIMEOUT_MS,
     shutdownGraceMs: p.SHUTDOWN_GRACE_MS,
     jwtSecret: p.JWT_SECRET,
     http: Object.freeze({
@@ -212,6 +233,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       rateLimitMax: p.RATE_LIMIT_MAX,
       rateLimitWindowMs: p.RATE_LIMIT_WINDOW_MS,
       shedEventLoopDelayMs: p.SHED_EVENT_LOOP_DELAY_MS,
+      requestBudgetMs: p.HTTP_REQUEST_BUDGET_MS,
+      readyzCacheMs: p.READYZ_CACHE_MS,
+      trustProxy: p.TRUST_PROXY,
     }),
     maintenance: Object.freeze({
       monthsAhead: p.PARTITION_MONTHS_AHEAD,
