@@ -1,11 +1,22 @@
-// A dedicated, self-healing connection for health probes: every probe is bounded by a timeout,
-// and a probe that times out (a stopped or frozen server) discards the connection.
+// A dedicated, self-healing connection for health probes: every probe is bounded by a timeout, and
+// a probe that times out or loses its connection discards that connection — never one another
+// probe is using — so concurrent probe rounds cannot fail each other.
+import net from 'node:net';
 import pg from 'pg';
+
+/** One connection and the socket it runs on (ours, handed to pg through its public `stream` option). */
+interface ProbeConnection {
+  client: pg.Client;
+  socket: net.Socket | undefined;
+  /** Resolves when the last queued statement has settled: probes run one at a time on it. */
+  tail: Promise<unknown>;
+}
 
 /** One server's probe connection. */
 export class ProbeClient {
-  private client: pg.Client | undefined;
+  private conn: ProbeConnection | undefined;
   private uses = 0;
+  private inFlight = 0;
 
   /** reconnectEvery: open a fresh connection every n probes, so a server that still answers on old
    *  connections but accepts no new ones (a stopped postmaster) is noticed too. */
@@ -17,39 +28,59 @@ export class ProbeClient {
 
   /** Runs one statement within the timeout; throws on failure or timeout. */
   async query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<R[]> {
+    // Rotate only between probes: ending the connection under another round's probe would fail it
+    // and take a healthy server out of rotation.
+    if (++this.uses >= this.reconnectEvery && this.inFlight === 0) {
+      this.uses = 0;
+      if (this.conn) this.drop(this.conn);
+    }
+    const conn = (this.conn ??= this.open());
+    this.inFlight++;
     let timer: NodeJS.Timeout | undefined;
-    if (++this.uses % this.reconnectEvery === 0) this.discard();
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(Object.assign(new Error(`probe timed out after ${this.timeoutMs}ms`), { code: 'ETIMEDOUT' })), this.timeoutMs);
       });
-      const c = this.client ?? (await Promise.race([this.open(), timeout]));
-      const result = await Promise.race([c.query<R>(text, params), timeout]);
+      // One statement at a time per connection (pg deprecates overlapping client.query calls).
+      const run = conn.tail.then(() => conn.client.query<R>(text, params));
+      conn.tail = run.catch(() => undefined);
+      const result = await Promise.race([run, timeout]);
       return result.rows;
     } catch (e) {
-      this.discard();
+      // The server answered with an error: the connection itself is fine and stays.
+      if (!(e instanceof pg.DatabaseError)) this.drop(conn);
       throw e;
     } finally {
+      this.inFlight--;
       clearTimeout(timer);
     }
   }
 
-  private async open(): Promise<pg.Client> {
-    const c = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: this.timeoutMs, application_name: 'pgpress-monitor' });
-    c.on('error', () => {
-      if (this.client === c) this.discard();
+  private open(): ProbeConnection {
+    const conn: ProbeConnection = { client: undefined as unknown as pg.Client, socket: undefined, tail: Promise.resolve() };
+    conn.client = new pg.Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: this.timeoutMs,
+      application_name: 'pgpress-monitor',
+      stream: () => (conn.socket = new net.Socket()),
     });
-    this.client = c;
-    await c.connect();
-    return c;
+    conn.client.on('error', () => this.drop(conn));
+    // The first probe on it waits for the connect; a failed connect fails every probe queued behind it.
+    const ready = conn.client.connect();
+    conn.tail = ready;
+    ready.catch(() => undefined); // a rotation may drop it before any probe awaits it
+    return conn;
+  }
+
+  // Ends conn without waiting for a server that may not answer; the current one only if it is conn.
+  private drop(conn: ProbeConnection): void {
+    if (this.conn === conn) this.conn = undefined;
+    conn.client.end().catch(() => undefined);
+    conn.socket?.destroy();
   }
 
   /** Drops the connection without waiting for a server that may not answer. */
   discard(): void {
-    const c = this.client;
-    this.client = undefined;
-    if (!c) return;
-    c.end().catch(() => undefined);
-    (c as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+    if (this.conn) this.drop(this.conn);
   }
 }

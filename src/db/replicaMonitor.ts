@@ -1,6 +1,6 @@
 // The background monitor: every interval it reads the primary's WAL position and each replica's
 // replay position, turns them into a lag in milliseconds, and updates rotation (replicaSet.ts).
-import { parseLsn } from './lsn.ts';
+import { isLsn, parseLsn } from './lsn.ts';
 import { ProbeClient } from './probeClient.ts';
 import { applyProbe, newReplicaStatus, type ReplicaStatus, type RotationOptions } from './replicaSet.ts';
 
@@ -33,6 +33,12 @@ export class ReplicaMonitor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** The highest commit position this process saw (may be newer than the last sample). */
+  private committed: bigint | undefined;
+  /** boundToken() callers waiting for the next round's sample of the primary. */
+  private roundWaiters: (() => void)[] = [];
+  /** Successful samples of the primary's position so far. */
+  private primarySamples = 0;
 
   constructor(
     primaryUrl: string,
@@ -51,25 +57,79 @@ export class ReplicaMonitor {
 
   /** One round of probes; then schedules the next. */
   private tick(): Promise<void> {
-    this.running = this.probeAll().finally(() => {
-      this.running = undefined;
+    return this.round().finally(() => {
       if (this.stopped) return;
       this.timer = setTimeout(() => void this.tick(), this.opts.intervalMs);
       this.timer.unref();
     });
-    return this.running;
   }
 
-  /** Probes now (tests and `doctor` use it for a fresh picture). */
+  // One round at a time: callers arriving during a round share it (concurrent rounds would
+  // race on the probe connections and could mark a healthy replica down).
+  private round(): Promise<void> {
+    return (this.running ??= this.probeAll().finally(() => {
+      this.running = undefined;
+    }));
+  }
+
+  /** Probes now, or joins the round under way (tests, health and `doctor` use it for a fresh picture). */
   async refresh(): Promise<void> {
-    await (this.running ?? this.probeAll());
+    await this.round();
+  }
+
+  /** Records the WAL position of a commit this process saw (the primary has reached it). */
+  noteCommit(lsn: string): void {
+    if (!isLsn(lsn)) return;
+    const n = parseLsn(lsn);
+    if (this.committed === undefined || n > this.committed) this.committed = n;
+  }
+
+  /**
+   * token, or the primary's WAL position when token lies beyond it: a token no commit ever reached
+   * (forged, or from another timeline) would make every read poll replicas, then use the primary.
+   * A token beyond the last sample may be a commit made since, so it is judged against the next
+   * round's sample, which the monitor takes anyway (no extra round trip); waits at most waitMs and
+   * leaves the token as it is when no newer sample came.
+   */
+  async boundToken(token: bigint, waitMs: number): Promise<bigint> {
+    const known = this.knownPrimaryLsn();
+    if (known !== undefined && token <= known) return token;
+    if (this.stopped || waitMs <= 0) return token;
+    const samplesBefore = this.primarySamples;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.roundWaiters.push(resolve)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    const after = this.knownPrimaryLsn();
+    return this.primarySamples !== samplesBefore && after !== undefined && token > after ? after : token;
+  }
+
+  private knownPrimaryLsn(): bigint | undefined {
+    const probed = this.primary.currentLsn;
+    if (probed === undefined) return this.committed;
+    return this.committed !== undefined && this.committed > probed ? this.committed : probed;
   }
 
   private async probeAll(): Promise<void> {
+    // Taken before the primary's sample: only callers waiting since before it are answered by it.
+    const waiters = this.roundWaiters.splice(0);
+    try {
+      await this.probeRound();
+    } finally {
+      for (const w of waiters) w();
+    }
+  }
+
+  private async probeRound(): Promise<void> {
     try {
       const [row] = await this.primaryProbe.query<{ lsn: string }>(PRIMARY_LSN);
       const lsn = parseLsn(row!.lsn);
       Object.assign(this.primary, { reachable: true, currentLsn: lsn, lastError: undefined });
+      this.primarySamples++;
       const last = this.samples[this.samples.length - 1];
       if (!last || last.lsn !== lsn) this.samples.push({ at: Date.now(), lsn });
     } catch (e) {
@@ -119,6 +179,7 @@ export class ReplicaMonitor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const w of this.roundWaiters.splice(0)) w();
     await this.running?.catch(() => undefined);
     this.primaryProbe.discard();
     for (const p of this.replicaProbes) p.discard();

@@ -17,6 +17,8 @@ export interface PgNode {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
   url: string;
   role: 'primary' | 'replica';
+  /** The server's log (stderr of the postmaster and its backends). */
+  logFile: string;
   /** pg_ctl stop; 'immediate' simulates a crash. */
   stop(mode?: 'fast' | 'immediate'): Promise<void>;
   /** pg_ctl start; resolves once the server accepts connections. */
@@ -156,7 +158,7 @@ function makeNode(root: string, name: string, port: number, role: 'primary' | 'r
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const pgCtl = (...args: string[]) => run('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', ...args], root, logFile);
   return {
-    name, port, dataDir, url, role,
+    name, port, dataDir, url, role, logFile,
     stop: (mode = 'fast') => pgCtl('stop', '-m', mode),
     start: async () => {
       removeStaleLockFiles(dataDir);
