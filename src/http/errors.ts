@@ -1,5 +1,6 @@
 // Maps every error to the catalogue and to the body { code, message, requestId }.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CATALOGUE } from '../errors/catalogue.ts';
 import { PgpressError, isPgpressError, type ErrorCode } from '../errors/index.ts';
 
 /** The JSON body of every error response. */
@@ -52,6 +53,10 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
   const status = e.code === 'PGP_VALIDATION' && (err as FastifyError).statusCode === 415 ? 415 : e.status;
   if (status >= 500 && !COUNTED_NOT_LOGGED.has(e.code)) req.log.error({ err, code: e.code }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="pgpress"');
-  const body: ErrorBody = { code: e.code, message: e.message, requestId: String(req.id) };
+  // A 5xx message is written for operators: a connect error names the host, port and user, an
+  // internal one the code's state. Clients get the code's catalogued summary; the log (above) has
+  // the rest under the same request id.
+  const message = status >= 500 ? ERROR_CATALOGUE[e.code].summary : e.message;
+  const body: ErrorBody = { code: e.code, message, requestId: String(req.id) };
   void reply.status(status).send(body);
 }
