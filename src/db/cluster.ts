@@ -10,7 +10,7 @@ import { TargetBreaker } from './breaker.ts';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './clusterOptions.ts';
 import { deadlineGuard } from './deadlineGuard.ts';
 import { clusterHealth, type TargetHealth } from './health.ts';
-import { LANE_NAMES, Lane, captureCaller, type CallerTrace, type LaneName, type Lease, type LeakReport } from './lane.ts';
+import { LANE_NAMES, Lane, captureCaller, connectFailure, type CallerTrace, type LaneName, type Lease, type LeakReport } from './lane.ts';
 import { isLsn, maxLsn, parseLsn } from './lsn.ts';
 import { ReplicaMonitor } from './replicaMonitor.ts';
 import { markDown, type ReplicaStatus } from './replicaSet.ts';
@@ -114,25 +114,29 @@ export class Cluster implements Queryable {
     };
     const poolConfig = (url: string): pg.PoolConfig => ({ connectionString: url, application_name: o.applicationName });
     const lanes = {} as Record<LaneName, Lane>;
-    for (const name of LANE_NAMES) lanes[name] = new Lane('primary', name, o.lanes[name], poolConfig(options.url), onLeak);
+    const primaryUnresponsive = (): void => countFailure(this.primaryBreaker);
+    for (const name of LANE_NAMES) lanes[name] = new Lane('primary', name, o.lanes[name], poolConfig(options.url), onLeak, primaryUnresponsive);
     this.lanes = lanes;
     this.pool = lanes.default.pool;
     this.leakStackEvery = Math.max(1, options.leakStackEvery ?? 64);
     this.leakChecks = [...LANE_NAMES.map((l) => o.lanes[l]), o.replicaLane].some((l) => l.leakThresholdMs > 0);
-    this.primaryBreaker = new TargetBreaker('primary', o.breaker);
+    this.primaryBreaker = new TargetBreaker('primary', o.breaker, options.url);
     const urls = options.replicaUrls ?? [];
     const names = urls.map((_, i) => `replica${i + 1}`);
     this.monitor = urls.length > 0 ? new ReplicaMonitor(options.url, urls.map((url, i) => ({ name: names[i]!, url })), {
       ...o.replicas,
       intervalMs: o.replicas.monitorIntervalMs,
     }) : undefined;
-    this.replicas = urls.map((url, i) => ({
-      name: names[i]!,
-      url,
-      lane: new Lane(names[i]!, 'default', o.replicaLane, poolConfig(url), onLeak),
-      breaker: new TargetBreaker(names[i]!, o.breaker),
-      status: this.monitor!.replicas[i]!,
-    }));
+    this.replicas = urls.map((url, i) => {
+      const breaker = new TargetBreaker(names[i]!, o.breaker, url);
+      return {
+        name: names[i]!,
+        url,
+        lane: new Lane(names[i]!, 'default', o.replicaLane, poolConfig(url), onLeak, () => countFailure(breaker)),
+        breaker,
+        status: this.monitor!.replicas[i]!,
+      };
+    });
     this.budget = new RetryBudget({ ratio: o.retry.budgetRatio, minPerWindow: o.retry.budgetMinPerWindow, windowMs: o.retry.budgetWindowMs });
     this.removeSource = this.metrics.addSource({
       lanes: () => [
@@ -238,8 +242,9 @@ export class Cluster implements Queryable {
       }
       return { value, lsn: results[1]?.rows[0]?.lsn ?? '' };
     } catch (e) {
-      const err = guard.expired ? guard.expiredError() : e;
-      if (guard.expired || retryRule(err)?.kind === 'connection') {
+      const expired = guard.expired || lease.expired;
+      const err = expired ? guard.expiredError() : e;
+      if (expired || retryRule(err)?.kind === 'connection') {
         discard = new Error('discarded'); // the connection's state is unknown: never reuse it
       } else {
         try {
@@ -307,8 +312,9 @@ export class Cluster implements Queryable {
       lease.release();
       return r;
     } catch (e) {
-      const err = guard.expired ? guard.expiredError() : e;
-      lease.release(guard.expired || retryRule(err)?.kind === 'connection' || sqlstateOf(err) === undefined ? new Error('discarded') : undefined);
+      const expired = guard.expired || lease.expired;
+      const err = expired ? guard.expiredError() : e;
+      lease.release(expired || retryRule(err)?.kind === 'connection' || sqlstateOf(err) === undefined ? new Error('discarded') : undefined);
       throw new AttemptFailure('during', err);
     } finally {
       guard.clear();
@@ -411,8 +417,9 @@ export class Cluster implements Queryable {
       return await guard.run(this.send<R>(lease.client, q, params));
     } catch (e) {
       if (e instanceof NotCaughtUp) throw e;
-      const err = guard.expired ? guard.expiredError() : e;
-      if (guard.expired || retryRule(err)?.kind === 'connection' || sqlstateOf(err) === undefined) discard = new Error('discarded');
+      const expired = guard.expired || lease.expired;
+      const err = expired ? guard.expiredError() : e;
+      if (expired || retryRule(err)?.kind === 'connection' || sqlstateOf(err) === undefined) discard = new Error('discarded');
       throw new AttemptFailure('during', err);
     } finally {
       guard.clear();
@@ -456,6 +463,7 @@ export class Cluster implements Queryable {
     if (this.closed) return;
     this.closed = true;
     this.removeSource();
+    for (const b of [this.primaryBreaker, ...this.replicas.map((r) => r.breaker)]) b.dispose();
     await this.monitor?.stop();
     await Promise.all([...LANE_NAMES.map((l) => this.lanes[l].close()), ...this.replicas.map((r) => r.lane.close())]);
   }
@@ -466,6 +474,15 @@ export class Cluster implements Queryable {
 }
 
 class NotCaughtUp extends Error {}
+
+/**
+ * Counts one target failure on breaker: a lease expired and the server did not answer its cancel
+ * (frozen, black-holed). It goes through the breaker's public execute(), so the breaker counts it
+ * like a failed call; an open breaker ignores it.
+ */
+function countFailure(breaker: TargetBreaker): void {
+  breaker.execute(() => Promise.reject(connectFailure(`${breaker.target} did not answer a cancel request in time.`))).catch(() => undefined);
+}
 
 /** The lease, or (released) a 'before' failure when the deadline has passed: nothing is sent late. */
 function notLate(lease: Lease, lane: Lane, deadline: number): Lease {

@@ -38,6 +38,8 @@ export interface ClusterOptions {
   maxLifetimeMs?: number;
   lifetimeJitter?: number;
   leakThresholdMs?: number;
+  /** TCP keepalive on every connection: idle ms before the first probe (default 10 000). */
+  keepAliveInitialDelayMs?: number;
   /** Capture the caller's stack on every n-th call (1 = every call) until the first leak; then on all. */
   leakStackEvery?: number;
   queueMax?: number;
@@ -78,6 +80,7 @@ export function resolveClusterOptions(o: ClusterOptions): ResolvedClusterOptions
     maxLifetimeMs: o.maxLifetimeMs ?? 30 * 60_000,
     lifetimeJitter: o.lifetimeJitter ?? 0.2,
     leakThresholdMs: o.leakThresholdMs ?? 60_000,
+    keepAliveInitialDelayMs: o.keepAliveInitialDelayMs ?? 10_000,
   };
   const small = Math.max(2, Math.ceil(max / 4));
   const replicas: ReplicaOptions = {

@@ -1,8 +1,8 @@
 // Bounds one connection's work by the caller's deadline: when the deadline is nearer than the
-// lane's statement_timeout, a timer cancels the running statement on the server (PostgreSQL's
-// cancel request) and fails the call at once, so a frozen server cannot hold the caller.
+// lane's statement_timeout, a timer expires the lease (the statement is cancelled on the server,
+// the connection closed) and fails the call at once. Otherwise the lane's sweeper ends the lease
+// at its deadline (no timer per call), so a frozen server cannot hold the caller either way.
 import { PgpressError } from '../errors/index.ts';
-import { sendCancel } from './cancel.ts';
 import type { Lane, Lease } from './lane.ts';
 
 /** A running deadline over one leased connection. */
@@ -16,7 +16,7 @@ export interface Guard {
   expiredError(): PgpressError;
 }
 
-/** The guard when the lane's statement_timeout ends first: the server bounds the work, no timer. */
+/** The guard when the lane's statement_timeout ends first: the server, then the lane's sweeper, bound the work. */
 const LOOSE: Guard = {
   tight: false,
   expired: false,
@@ -51,7 +51,7 @@ export function deadlineGuard(lease: Lease, lane: Lane, deadline: number): Guard
   };
   const timer = setTimeout(() => {
     g.expired = true;
-    sendCancel(lease.client);
+    lane.expire(lease);
     for (const r of rejectAll) r(g.expiredError());
   }, Math.max(0, remaining));
   return g;

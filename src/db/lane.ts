@@ -1,7 +1,10 @@
 // A lane: one pg.Pool with its own size, timeouts and connection lifetime, behind a bounded
-// first-come-first-served wait queue with per-caller deadlines, plus leak detection.
+// first-come-first-served wait queue with per-caller deadlines, plus leak detection. Every lease
+// ends by its deadline: past it, the lane cancels the statement on the server and closes the
+// connection, so a frozen server cannot hold a caller.
 import pg from 'pg';
 import { PgpressError } from '../errors/index.ts';
+import { sendCancel } from './cancel.ts';
 
 /** The three priority lanes on the primary (replicas use 'default'). */
 export type LaneName = 'critical' | 'default' | 'background';
@@ -24,6 +27,8 @@ export interface LaneConfig {
   lifetimeJitter: number;
   /** A connection held longer than this is reported with the stack that took it (0 = off). */
   leakThresholdMs: number;
+  /** TCP keepalive: idle time before the first probe, so a black-holed socket is noticed. */
+  keepAliveInitialDelayMs: number;
 }
 
 /** A connection held longer than the leak threshold. */
@@ -47,6 +52,8 @@ export interface LaneStats {
 /** A leased connection; call release exactly once. */
 export interface Lease {
   readonly client: pg.PoolClient;
+  /** True once the lane took the connection back at the lease's deadline (cancelled, closed). */
+  readonly expired: boolean;
   /** Returns the connection; pass an error (or true) to discard it instead. */
   release(discard?: Error | boolean): void;
 }
@@ -58,10 +65,24 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
-interface Held {
-  since: number;
-  trace: CallerTrace;
-  reported: boolean;
+/** A lease as the lane tracks it: one object per call (a class: no closures to allocate). */
+class LaneLease implements Lease {
+  readonly since = Date.now();
+  reported = false;
+  expired = false;
+  released = false;
+
+  constructor(
+    private readonly lane: Lane,
+    readonly client: pg.PoolClient,
+    /** Epoch ms by which the lease must be released. */
+    readonly deadline: number,
+    readonly trace: CallerTrace,
+  ) {}
+
+  release(discard?: Error | boolean): void {
+    this.lane.giveBack(this, discard);
+  }
 }
 
 const swallow = (): void => undefined;
@@ -94,8 +115,8 @@ export class Lane {
   private permits: number;
   private readonly queue: Waiter[] = [];
   private readonly expiry = new WeakMap<pg.PoolClient, number>();
-  private readonly held = new Map<pg.PoolClient, Held>();
-  private readonly sweeper: NodeJS.Timeout | undefined;
+  private readonly held = new Set<LaneLease>();
+  private readonly sweeper: NodeJS.Timeout;
   private waitTimer: NodeJS.Timeout | undefined;
   /** When the wait timer fires (epoch ms); a waiter with an earlier deadline re-arms it. */
   private waitTimerAt = Infinity;
@@ -107,11 +128,15 @@ export class Lane {
     readonly config: LaneConfig,
     poolConfig: pg.PoolConfig,
     private readonly onLeak: (r: LeakReport) => void,
+    /** Called when a lease expired and the server did not even answer its cancel request. */
+    private readonly onUnresponsive: () => void = () => undefined,
   ) {
     this.permits = config.max;
     this.pool = new pg.Pool({
       ...poolConfig,
       max: config.max,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: config.keepAliveInitialDelayMs,
       // Bounds opening a connection to a frozen server (the socket is destroyed, the slot freed).
       connectionTimeoutMillis: config.acquireTimeoutMs,
       idleTimeoutMillis: config.idleTimeoutMs,
@@ -123,10 +148,12 @@ export class Lane {
       const cut = config.maxLifetimeMs * config.lifetimeJitter * Math.random();
       this.expiry.set(c, config.maxLifetimeMs > 0 ? Date.now() + config.maxLifetimeMs - cut : Infinity);
     });
-    if (config.leakThresholdMs > 0) {
-      this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.floor(config.leakThresholdMs / 2)));
-      this.sweeper.unref();
-    }
+    // One sweeper for all leases (a timer per call costs throughput): it ends leases past their
+    // deadline, within a twentieth of the default bound (at most 250 ms late), and reports leaks.
+    const deadlineTick = Math.min(250, Math.max(10, Math.floor((config.acquireTimeoutMs + config.statementTimeoutMs) / 20)));
+    const leakTick = config.leakThresholdMs > 0 ? Math.max(10, Math.floor(config.leakThresholdMs / 2)) : Infinity;
+    this.sweeper = setInterval(() => this.sweep(), Math.min(deadlineTick, leakTick));
+    this.sweeper.unref();
   }
 
   /** Counts right now. */
@@ -140,13 +167,16 @@ export class Lane {
     };
   }
 
-  /** Waits (FIFO, bounded) for a connection until deadline (epoch ms), or fails with PGP_POOL_TIMEOUT. */
+  /**
+   * Waits (FIFO, bounded) for a connection until deadline (epoch ms), or fails with PGP_POOL_TIMEOUT.
+   * The lease must be released by the same deadline: past it the lane expires it (see expire()).
+   */
   acquire(deadline: number, trace: CallerTrace = NO_TRACE): Promise<Lease> {
     if (this.closed) return Promise.reject(new PgpressError('PGP_DB_UNAVAILABLE', 'The cluster has been closed.'));
     // Plain promises, not async: each async layer costs a measurable share of a point read.
     const waiting = this.permit(deadline);
     if (waiting === null) return this.open(deadline, trace);
-    return waiting.then((client) => (client === null ? this.open(deadline, trace) : this.lease(client, trace)));
+    return waiting.then((client) => (client === null ? this.open(deadline, trace) : this.lease(client, deadline, trace)));
   }
 
   /** Takes a connection from the pool under a permit already held. */
@@ -161,28 +191,46 @@ export class Lane {
     // pg-pool listens for errors only on idle clients; a held one losing its server (crash,
     // restart) must not become an uncaught exception: its pending query fails instead.
     client.on('error', swallow);
-    return this.lease(client, trace);
+    return this.lease(client, deadline, trace);
   }
 
-  private lease(client: pg.PoolClient, trace: CallerTrace): Lease {
-    this.held.set(client, { since: Date.now(), trace, reported: false });
-    let released = false;
-    return {
-      client,
-      release: (discard) => {
-        if (released) return;
-        released = true;
-        this.held.delete(client);
-        const old = (this.expiry.get(client) ?? Infinity) <= Date.now();
-        if (discard || old || this.closed || this.queue.length === 0) {
-          client.removeListener('error', swallow);
-          client.release(discard instanceof Error ? discard : discard === true || old ? true : undefined);
-          this.handOn(null);
-        } else {
-          this.handOn(client); // straight to the next waiter: no trip through the pool
-        }
-      },
-    };
+  private lease(client: pg.PoolClient, deadline: number, trace: CallerTrace): Lease {
+    const lease = new LaneLease(this, client, deadline, trace);
+    this.held.add(lease);
+    return lease;
+  }
+
+  /** Lease.release(): back to the next waiter or the pool, or closed when discarded or too old. */
+  giveBack(lease: LaneLease, discard: Error | boolean | undefined): void {
+    if (lease.released) return;
+    lease.released = true;
+    this.held.delete(lease);
+    const client = lease.client;
+    const old = (this.expiry.get(client) ?? Infinity) <= Date.now();
+    if (discard || old || this.closed || this.queue.length === 0) {
+      client.removeListener('error', swallow);
+      // A discarded client with a statement in flight is closed at once (pg destroys its socket),
+      // which fails that statement: nothing waits on a server that does not answer.
+      client.release(discard instanceof Error ? discard : discard === true || old ? true : undefined);
+      this.handOn(null);
+    } else {
+      this.handOn(client); // straight to the next waiter: no trip through the pool
+    }
+  }
+
+  /**
+   * Ends a lease at its deadline: cancels its statement on the server, closes the connection (its
+   * state is unknown; a frozen server would never answer on it) and frees its slot. A cancel the
+   * server does not answer within the acquire timeout means the target itself is unresponsive.
+   */
+  expire(lease: Lease): void {
+    const l = lease as LaneLease;
+    if (l.released || l.expired) return;
+    l.expired = true;
+    void sendCancel(l.client, this.config.acquireTimeoutMs).then((answered) => {
+      if (!answered && !this.closed) this.onUnresponsive();
+    });
+    this.giveBack(l, true);
   }
 
   /** A client handed over directly, or null: a permit to take one from the pool. */
@@ -294,8 +342,13 @@ export class Lane {
 
   private sweep(): void {
     const now = Date.now();
-    for (const h of this.held.values()) {
-      if (h.reported || now - h.since < this.config.leakThresholdMs) continue;
+    const leakMs = this.config.leakThresholdMs;
+    for (const h of this.held) {
+      if (h.deadline <= now) {
+        this.expire(h);
+        continue;
+      }
+      if (leakMs <= 0 || h.reported || now - h.since < leakMs) continue;
       h.reported = true;
       this.onLeak({ target: this.target, lane: this.name, heldMs: now - h.since, stack: h.trace.stack });
     }
@@ -305,7 +358,7 @@ export class Lane {
   async close(timeoutMs = 5_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.sweeper) clearInterval(this.sweeper);
+    clearInterval(this.sweeper);
     clearTimeout(this.waitTimer);
     for (const w of this.queue.splice(0)) {
       w.reject(new PgpressError('PGP_DB_UNAVAILABLE', 'The cluster has been closed.'));
