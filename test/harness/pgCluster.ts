@@ -25,6 +25,9 @@ export interface PgNode {
   start(): Promise<void>;
   /** Sends a signal to the postmaster (pid read from postmaster.pid). */
   kill(signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void;
+  /** Sends a signal to the postmaster and every process it forked: SIGSTOP freezes the whole
+   *  server, SIGKILL is a crash (`kill -9` of all of it). */
+  signalAll(signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void;
   /** Runs one statement on a short-lived connection and returns its rows. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers pick T; any keeps casual use terse
   query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -152,6 +155,33 @@ async function appendConf(dataDir: string, settings: Record<string, string>): Pr
   await fsp.appendFile(path.join(dataDir, 'postgresql.conf'), `\n# pgCluster\n${lines.join('\n')}\n`);
 }
 
+/** pid and its children, found by parent pid in /proc. */
+function processTree(pid: number): { pid: number; children: number[] } {
+  const children = fs.readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return fs.readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1] === String(pid);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return { pid, children };
+}
+
+// Stop the postmaster first (it would fork replacements), continue it last.
+function signalServer(postmaster: number, signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void {
+  const { pid, children } = processTree(postmaster);
+  for (const p of signal === 'SIGCONT' ? [...children, pid] : [pid, ...children]) {
+    try {
+      process.kill(p, signal);
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
 function makeNode(root: string, name: string, port: number, role: 'primary' | 'replica'): PgNode {
   const dataDir = path.join(root, name);
   const logFile = path.join(root, `${name}.log`);
@@ -165,6 +195,7 @@ function makeNode(root: string, name: string, port: number, role: 'primary' | 'r
       await pgCtl('start');
     },
     kill: (signal) => void process.kill(readPid(dataDir), signal),
+    signalAll: (signal) => signalServer(readPid(dataDir), signal),
     query: (sql, params) => query(url, sql, params),
   };
 }
