@@ -4,8 +4,12 @@ import { sql } from '../../db/sql.ts';
 
 // Joined with articles for the article's current status: drafts and archived articles keep their
 // rows in the view, but callers show them only to who may see the article (top lists: never).
+// The rows carry no time of their own (one would make every refresh rewrite every row): the
+// refresh table says when the view was computed.
+const ARTICLES_REFRESHED_AT = "(SELECT last_refreshed_at FROM pgpress_matview_refresh WHERE view_name = 'article_analytics') AS computed_at";
+const USERS_REFRESHED_AT = "(SELECT last_refreshed_at FROM pgpress_matview_refresh WHERE view_name = 'user_engagement') AS computed_at";
 const ARTICLE = `x.article_id, x.author_id, x.views, x.unique_viewers, x.likes, x.shares, x.comments, x.read_ms_total,
-  x.read_ms_avg, x.views_7d, x.views_30d, x.engagement_7d, x.engagement_30d, x.last_event_at, x.computed_at, a.status`;
+  x.read_ms_avg, x.views_7d, x.views_30d, x.engagement_7d, x.engagement_30d, x.last_event_at, ${ARTICLES_REFRESHED_AT}, a.status`;
 const FROM = 'article_analytics x JOIN articles a ON a.id = x.article_id';
 
 export const articleAnalytics = sql('analytics.article', `SELECT ${ARTICLE} FROM ${FROM} WHERE x.article_id = $1`);
@@ -13,7 +17,8 @@ export const articleAnalytics = sql('analytics.article', `SELECT ${ARTICLE} FROM
 export const userEngagement = sql(
   'analytics.user',
   `SELECT user_id, articles_written, articles_published, comments_written, views_received, likes_received,
-          shares_received, comments_received, engagement_received, active_days, last_active_at, computed_at
+          shares_received, comments_received, engagement_received, active_days, last_active_at,
+          ${USERS_REFRESHED_AT}
    FROM user_engagement WHERE user_id = $1`,
 );
 
