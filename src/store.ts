@@ -6,7 +6,7 @@ import { inSession, type ConsistencySession } from './db/session.ts';
 import { migrationCurrency, readMigrations, type MigrationCurrency, type MigrationFile } from './migrate/index.ts';
 import { createUser, getUser, updateUser, type NewUser, type User, type UserProfilePatch } from './content/users/repository.ts';
 import {
-  archive, createArticle, getArticle, getArticleBySlug, publish, updateArticleFields, type Article, type ArticlePatch, type NewArticle,
+  archive, createArticle, getArticle, getArticleBySlug, publish, updateArticleFields, type Article, type ArticleCheck, type ArticlePatch, type NewArticle,
 } from './content/articles/repository.ts';
 import { feedPage, type FeedOptions, type FeedPage } from './content/feed/repository.ts';
 import type { ContentFilter } from './content/feed/filter.ts';
@@ -35,6 +35,11 @@ export interface WriteContext extends ReadContext {
   actorId?: number;
 }
 
+/** A write to or under an article, with the caller's permission check run in its transaction on the primary. */
+export interface ArticleWriteContext extends WriteContext {
+  check?: ArticleCheck;
+}
+
 /** The storage platform as a library. */
 export interface Store {
   readonly cluster: Cluster;
@@ -48,9 +53,9 @@ export interface Store {
     get(id: number, ctx?: ReadContext): Promise<Article>;
     getBySlug(slug: string, ctx?: ReadContext): Promise<Article>;
     /** Optimistic locking: a stale expectedVersion is PGP_CONFLICT. */
-    update(id: number, expectedVersion: number, patch: ArticlePatch, ctx?: WriteContext): Promise<Article>;
-    publish(id: number, expectedVersion: number, ctx?: WriteContext): Promise<Article>;
-    archive(id: number, expectedVersion: number, ctx?: WriteContext): Promise<Article>;
+    update(id: number, expectedVersion: number, patch: ArticlePatch, ctx?: ArticleWriteContext): Promise<Article>;
+    publish(id: number, expectedVersion: number, ctx?: ArticleWriteContext): Promise<Article>;
+    archive(id: number, expectedVersion: number, ctx?: ArticleWriteContext): Promise<Article>;
   };
   readonly feed: {
     page(opts?: FeedOptions, ctx?: ReadContext): Promise<FeedPage>;
@@ -62,7 +67,7 @@ export interface Store {
   };
   readonly comments: {
     list(articleId: number, opts?: { afterId?: number; limit?: number }, ctx?: ReadContext): Promise<Comment[]>;
-    create(input: NewComment, ctx?: WriteContext): Promise<Comment>;
+    create(input: NewComment, ctx?: ArticleWriteContext): Promise<Comment>;
     /** Soft delete by the acting user, who must be the author. */
     delete(id: number, ctx: WriteContext & { actorId: number }): Promise<Comment>;
   };
@@ -112,9 +117,9 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createArticle(q, input)),
       get: (id, ctx) => getArticle(reader(ctx), id),
       getBySlug: (slug, ctx) => getArticleBySlug(reader(ctx), slug),
-      update: (id, v, patch, ctx) => write(ctx, (q) => updateArticleFields(q, id, v, patch)),
-      publish: (id, v, ctx) => write(ctx, (q) => publish(q, id, v)),
-      archive: (id, v, ctx) => write(ctx, (q) => archive(q, id, v)),
+      update: (id, v, patch, ctx) => write(ctx, (q) => updateArticleFields(q, id, v, patch, ctx?.check)),
+      publish: (id, v, ctx) => write(ctx, (q) => publish(q, id, v, ctx?.check)),
+      archive: (id, v, ctx) => write(ctx, (q) => archive(q, id, v, ctx?.check)),
     },
     feed: { page: (o, ctx) => feedPage(reader(ctx), o) },
     search: {
@@ -123,7 +128,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     },
     comments: {
       list: (articleId, o, ctx) => listComments(reader(ctx), articleId, o),
-      create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createComment(q, input)),
+      create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createComment(q, input, ctx?.check)),
       delete: (id, ctx) => write(ctx, (q) => deleteComment(q, id, ctx.actorId)),
     },
     events: {

@@ -17,6 +17,12 @@ export const articleBySlug = sql('articles.bySlug', `SELECT ${COLUMNS} FROM arti
 
 export const articleVersion = sql('articles.version', 'SELECT version FROM articles WHERE id = $1');
 
+// A write's permission check locks the row on the primary: the check and the write see one state.
+export const articleForWrite = sql('articles.forWrite', 'SELECT author_id, status FROM articles WHERE id = $1 FOR UPDATE');
+
+// A comment's check: FOR SHARE holds off an archive until the comment commits, and waits for one in flight.
+export const articleForComment = sql('articles.forComment', 'SELECT author_id, status FROM articles WHERE id = $1 FOR SHARE');
+
 // Optimistic locking: every write names the version it read; a stale one matches no row.
 export const updateArticle = sql(
   'articles.update',

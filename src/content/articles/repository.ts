@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
-import { archiveArticle, articleById, articleBySlug, articleVersion, insertArticle, publishArticle, updateArticle } from './queries.ts';
+import {
+  archiveArticle, articleById, articleBySlug, articleForComment, articleForWrite, articleVersion, insertArticle, publishArticle, updateArticle,
+} from './queries.ts';
 
 /** The lifecycle states of an article. */
 export type ArticleStatus = 'draft' | 'published' | 'archived';
@@ -120,6 +122,26 @@ export async function getArticleBySlug(db: Queryable, slug: string): Promise<Art
   return toArticle(rows[0]);
 }
 
+/** Who owns an article and its state, as a write's permission check sees them (on the primary). */
+export interface ArticleAccess {
+  authorId: number;
+  status: ArticleStatus;
+}
+
+/** A write's permission check: throws (PGP_FORBIDDEN, PGP_NOT_FOUND) to refuse the write. */
+export type ArticleCheck = (a: ArticleAccess) => void;
+
+/**
+ * Locks the article's row in the caller's transaction (FOR UPDATE, or FOR SHARE for a comment)
+ * and runs check on what the primary holds: a lagging replica can neither hide a new article
+ * from its owner nor show an archived one as open. A missing article is PGP_NOT_FOUND.
+ */
+export async function checkArticle(db: Queryable, id: number, check: ArticleCheck, lock: 'update' | 'share' = 'update'): Promise<void> {
+  const { rows } = await db.query<{ author_id: string; status: ArticleStatus }>(lock === 'update' ? articleForWrite : articleForComment, [id]);
+  if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `Article ${id} does not exist.`);
+  check({ authorId: toId(rows[0].author_id), status: rows[0].status });
+}
+
 /** The fields an update may change; absent fields keep their value. */
 export interface ArticlePatch {
   title?: string;
@@ -138,7 +160,8 @@ async function versionMiss(db: Queryable, id: number, expected: number, cause?: 
   });
 }
 
-async function versioned(db: Queryable, q: typeof updateArticle, id: number, expected: number, params: unknown[] = []): Promise<Article> {
+async function versioned(db: Queryable, q: typeof updateArticle, id: number, expected: number, params: unknown[], check?: ArticleCheck): Promise<Article> {
+  if (check) await checkArticle(db, id, check);
   let rows: ArticleRow[];
   try {
     rows = (await db.query<ArticleRow>(q, [id, expected, ...params])).rows;
@@ -151,19 +174,18 @@ async function versioned(db: Queryable, q: typeof updateArticle, id: number, exp
   return rows[0] ? toArticle(rows[0]) : versionMiss(db, id, expected);
 }
 
-/** Updates an article if it is still at `expectedVersion`; a stale version is PGP_CONFLICT. */
-export function updateArticleFields(db: Queryable, id: number, expectedVersion: number, patch: ArticlePatch): Promise<Article> {
-  return versioned(db, updateArticle, id, expectedVersion, [
-    patch.title ?? null, patch.body ?? null, patch.slug ?? null, patch.tags ?? null, patch.metadata ?? null,
-  ]);
+/** Updates an article if it is still at `expectedVersion` (and check allows it); a stale version is PGP_CONFLICT. */
+export function updateArticleFields(db: Queryable, id: number, expectedVersion: number, patch: ArticlePatch, check?: ArticleCheck): Promise<Article> {
+  const params = [patch.title ?? null, patch.body ?? null, patch.slug ?? null, patch.tags ?? null, patch.metadata ?? null];
+  return versioned(db, updateArticle, id, expectedVersion, params, check);
 }
 
 /** Publishes an article (keeps the first publication date); a stale version is PGP_CONFLICT. */
-export function publish(db: Queryable, id: number, expectedVersion: number): Promise<Article> {
-  return versioned(db, publishArticle, id, expectedVersion);
+export function publish(db: Queryable, id: number, expectedVersion: number, check?: ArticleCheck): Promise<Article> {
+  return versioned(db, publishArticle, id, expectedVersion, [], check);
 }
 
 /** Archives an article (it leaves the feed and search); a stale version is PGP_CONFLICT. */
-export function archive(db: Queryable, id: number, expectedVersion: number): Promise<Article> {
-  return versioned(db, archiveArticle, id, expectedVersion);
+export function archive(db: Queryable, id: number, expectedVersion: number, check?: ArticleCheck): Promise<Article> {
+  return versioned(db, archiveArticle, id, expectedVersion, [], check);
 }

@@ -1,6 +1,7 @@
 // Comments: threaded replies, listed in posting order, soft-deleted by their author.
 import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
+import { checkArticle, type ArticleCheck } from '../articles/repository.ts';
 import { toId } from '../ids.ts';
 import { commentById, commentsOfArticle, insertComment, softDeleteComment } from './queries.ts';
 
@@ -48,8 +49,12 @@ function toComment(r: CommentRow): Comment {
   };
 }
 
-/** Adds a comment; an unknown article or author, or a parent on another article, is PGP_UNPROCESSABLE. */
-export async function createComment(db: Queryable, input: NewComment): Promise<Comment> {
+/**
+ * Adds a comment; an unknown article or author, or a parent on another article, is PGP_UNPROCESSABLE.
+ * check, when given, decides on the article as the primary holds it, in the same transaction.
+ */
+export async function createComment(db: Queryable, input: NewComment, check?: ArticleCheck): Promise<Comment> {
+  if (check) await checkArticle(db, input.articleId, check, 'share');
   try {
     const { rows } = await db.query<CommentRow>(insertComment, [input.articleId, input.authorId, input.parentId ?? null, input.body]);
     return toComment(rows[0]!);

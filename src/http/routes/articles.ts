@@ -2,6 +2,7 @@
 // locking, publish, archive.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Article, ArticlePatch, NewArticle } from '../../content/articles/repository.ts';
+import type { ArticleWriteContext } from '../../store.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { actorOf, assertMayChange, mayChange, optionalActor, requireActor } from '../auth.ts';
 import { errorBodySchema } from '../errors.ts';
@@ -10,7 +11,6 @@ import { article, articleBody, articlePatchBody, idParams, slugParams, versionBo
 import { readCtx, writeCtx } from '../requestContext.ts';
 
 type ArticleBody = Omit<NewArticle, 'authorId'> & { authorId?: number };
-type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /** Published articles are public; a draft or archived one is visible only to who may change it. */
 function readable(a: Article, req: FastifyRequest): Article {
@@ -25,12 +25,10 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
   const writer = { preHandler: requireActor(tokens) };
   const reader = { preHandler: optionalActor(tokens) };
 
-  /** Loads the article and checks the actor may change it (authors: their own only). */
-  async function ownedBy(req: IdRequest): Promise<{ id: number; actorId: number }> {
+  /** A write by the actor, allowed on the primary's row inside the write (authors: their own only). */
+  function ownerWrite(req: FastifyRequest): ArticleWriteContext {
     const actor = actorOf(req);
-    const id = Number(req.params.id);
-    assertMayChange(actor, (await store.articles.get(id, readCtx(req))).authorId);
-    return { id, actorId: actor.userId };
+    return { ...writeCtx(req), check: (a) => assertMayChange(actor, a.authorId) };
   }
 
   app.post<{ Body: ArticleBody }>(
@@ -61,9 +59,8 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
     '/v1/articles/:id',
     { ...writer, schema: { security: [{ bearer: [] }], params: idParams, body: articlePatchBody, response: { 200: article, ...errors } } },
     async (req) => {
-      const { id, actorId } = await ownedBy(req);
       const { version, ...patch } = req.body;
-      return store.articles.update(id, version, patch, { actorId, session: req.consistency });
+      return store.articles.update(Number(req.params.id), version, patch, ownerWrite(req));
     },
   );
 
@@ -71,10 +68,7 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
     app.post<{ Params: { id: string }; Body: { version: number } }>(
       `/v1/articles/:id/${action}`,
       { ...writer, schema: { security: [{ bearer: [] }], params: idParams, body: versionBody, response: { 200: article, ...errors } } },
-      async (req) => {
-        const { id, actorId } = await ownedBy(req);
-        return store.articles[action](id, req.body.version, { actorId, session: req.consistency });
-      },
+      async (req) => store.articles[action](Number(req.params.id), req.body.version, ownerWrite(req)),
     );
   }
 }

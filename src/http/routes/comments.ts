@@ -35,8 +35,13 @@ export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Prom
     async (req, reply) => {
       const actor = actorOf(req);
       const articleId = Number(req.params.id);
-      await assertReadable(req, articleId);
-      const created = await store.comments.create({ articleId, authorId: actor.userId, body: req.body.body, parentId: req.body.parentId ?? null }, writeCtx(req));
+      // Decided on the primary inside the insert's transaction: an article archived a moment ago
+      // is closed even while a replica still shows it published.
+      const check = (a: { authorId: number; status: string }): void => {
+        if (a.status !== 'published' && !mayChange(actor, a.authorId)) throw new PgpressError('PGP_NOT_FOUND', `Article ${articleId} does not exist.`);
+      };
+      const input = { articleId, authorId: actor.userId, body: req.body.body, parentId: req.body.parentId ?? null };
+      const created = await store.comments.create(input, { ...writeCtx(req), check });
       return reply.status(201).send(created);
     },
   );
