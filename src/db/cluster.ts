@@ -458,14 +458,21 @@ export class Cluster implements Queryable {
     }
   }
 
-  /** Closes every connection and the monitor; later calls fail with PGP_DB_UNAVAILABLE. */
-  async close(): Promise<void> {
+  /**
+   * Drains and closes: new calls fail at once with PGP_DB_UNAVAILABLE, calls holding a connection
+   * may finish within graceMs (default: the closeGraceMs option), then what still runs is cancelled
+   * and every pool and the monitor end.
+   */
+  async close(graceMs: number = this.opts.closeGraceMs): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.removeSource();
     for (const b of [this.primaryBreaker, ...this.replicas.map((r) => r.breaker)]) b.dispose();
-    await this.monitor?.stop();
-    await Promise.all([...LANE_NAMES.map((l) => this.lanes[l].close()), ...this.replicas.map((r) => r.lane.close())]);
+    await Promise.all([
+      this.monitor?.stop(),
+      ...LANE_NAMES.map((l) => this.lanes[l].close(graceMs)),
+      ...this.replicas.map((r) => r.lane.close(graceMs)),
+    ]);
+    this.removeSource();
   }
 
   private assertOpen(): void {

@@ -45,6 +45,8 @@ export interface ClusterOptions {
   queueMax?: number;
   /** Per-lane overrides of the values above. */
   lanes?: Partial<Record<LaneName, Partial<LaneConfig>>>;
+  /** close(): how long leased connections may finish their work before they are cancelled (default 5 000). */
+  closeGraceMs?: number;
   /** Use named prepared statements (turn off behind PgBouncer in transaction mode). */
   namedStatements?: boolean;
   applicationName?: string;
@@ -66,6 +68,7 @@ export interface ResolvedClusterOptions {
   replicas: ReplicaOptions;
   namedStatements: boolean;
   applicationName: string;
+  closeGraceMs: number;
 }
 
 /** Fills in defaults. */
@@ -104,5 +107,6 @@ export function resolveClusterOptions(o: ClusterOptions): ResolvedClusterOptions
     replicas,
     namedStatements: o.namedStatements ?? true,
     applicationName: o.applicationName ?? 'pgpress',
+    closeGraceMs: o.closeGraceMs ?? 5_000,
   };
 }

@@ -86,6 +86,8 @@ class LaneLease implements Lease {
 }
 
 const swallow = (): void => undefined;
+/** How long ending the pool's idle connections may take at close (a frozen server never answers). */
+const POOL_END_MS = 1_000;
 
 /** Where a connection was asked for (its stack is formatted only if a leak is reported). */
 export interface CallerTrace {
@@ -121,6 +123,8 @@ export class Lane {
   /** When the wait timer fires (epoch ms); a waiter with an earlier deadline re-arms it. */
   private waitTimerAt = Infinity;
   private closed = false;
+  /** Set while close() waits for leased connections to come back. */
+  private drained: (() => void) | undefined;
 
   constructor(
     readonly target: string,
@@ -213,6 +217,7 @@ export class Lane {
       // which fails that statement: nothing waits on a server that does not answer.
       client.release(discard instanceof Error ? discard : discard === true || old ? true : undefined);
       this.handOn(null);
+      if (this.closed && this.held.size === 0) this.drained?.();
     } else {
       this.handOn(client); // straight to the next waiter: no trip through the pool
     }
@@ -354,20 +359,34 @@ export class Lane {
     }
   }
 
-  /** Fails every waiter and closes the pool (bounded: a stopped server cannot hang it). */
-  async close(timeoutMs = 5_000): Promise<void> {
+  /**
+   * Drains and closes: waiters fail at once (PGP_DB_UNAVAILABLE); leased connections may finish
+   * their work within graceMs (their deadlines still apply); any still leased then is expired
+   * (cancelled on the server, closed); then the pool ends, bounded: a stopped server cannot hang it.
+   */
+  async close(graceMs = 5_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.sweeper);
     clearTimeout(this.waitTimer);
     for (const w of this.queue.splice(0)) {
       w.reject(new PgpressError('PGP_DB_UNAVAILABLE', 'The cluster has been closed.'));
     }
+    if (this.held.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+        this.drained = resolve;
+      });
+      clearTimeout(timer);
+      this.drained = undefined;
+      for (const l of [...this.held]) this.expire(l);
+    }
+    clearInterval(this.sweeper);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.pool.end().catch(() => undefined),
       new Promise<void>((r) => {
-        timer = setTimeout(r, timeoutMs);
+        timer = setTimeout(r, POOL_END_MS);
         timer.unref();
       }),
     ]);
