@@ -16,6 +16,7 @@ import { eventCounts, recordEvent, recordEvents, type ArticleEvent } from './con
 import { getArticleStats, getUserStats, topArticles, type ArticleStats, type UserStats } from './content/analytics/repository.ts';
 import { matviewStaleness, refreshMatview, type Matview, type MatviewStaleness } from './ops/matviews.ts';
 import type { Settings } from './config/settings.ts';
+import { PACKAGE_MIGRATIONS_DIR } from './config/packagePaths.ts';
 
 /** Readiness of the store: can it reach the database, is the schema current, how is each target? */
 export interface Readiness {
@@ -99,7 +100,7 @@ export interface StoreOptions {
 
 /** Connects to PostgreSQL (lazily: the first query opens a connection) and returns the store. */
 export async function createStore(opts: StoreOptions): Promise<Store> {
-  const migrations: MigrationFile[] = await readMigrations(resolve(opts.migrationsDir ?? 'migrations'));
+  const migrations: MigrationFile[] = await readMigrations(resolve(opts.migrationsDir ?? PACKAGE_MIGRATIONS_DIR));
   const cluster = new Cluster({ url: opts.url, ...opts.pool, replicaUrls: opts.replicaUrls ?? [] });
   // Writes run in a transaction that carries the actor (SET LOCAL), so audit rows name who acted,
   // and that yields a commit LSN (the read-your-writes token).

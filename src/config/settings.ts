@@ -1,6 +1,7 @@
 // Every setting pgpress reads, parsed once from the environment into a frozen Settings.
 import { z } from 'zod';
 import { PgpressError } from '../errors/index.ts';
+import { PACKAGE_MIGRATIONS_DIR } from './packagePaths.ts';
 
 const postgresUrl = z
   .string()
@@ -31,7 +32,8 @@ export const settingsSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PGPRESS_DATA_DIR: z.string().min(1, 'must not be empty').default('.pgpress'),
   EMBEDDED_PG_PORT: intIn(1, 65535).default(54329),
-  MIGRATIONS_DIR: z.string().min(1, 'must not be empty').default('migrations'),
+  // Default: the package's own migrations, not the caller's working directory.
+  MIGRATIONS_DIR: z.string().min(1, 'must not be empty').default(PACKAGE_MIGRATIONS_DIR),
   MIGRATE_ON_START: bool.default('true'),
   MIGRATE_LOCK_TIMEOUT_MS: intIn(0, 600_000).default(5_000),
   MIGRATE_LOCK_RETRIES: intIn(0, 100).default(5),

@@ -32,7 +32,7 @@ export async function runHook(
   log: (m: string) => void,
 ): Promise<void> {
   if (source.kind === 'ts') {
-    const mod = (await import(pathToFileURL(source.path).href)) as HookModule;
+    const mod = (await importHookModule(source.path)) as HookModule;
     const fn = mod[source.exportName];
     if (fn === undefined) return;
     if (typeof fn !== 'function') throw hookError(source, phase, null, new Error(`export ${source.exportName} is not a function`));
@@ -63,6 +63,15 @@ export async function runHook(
       );
     }
   }
+}
+
+// A `.hooks.ts` module is TypeScript: tsx compiles that one file (its loader is scoped to this
+// import, never registered for the process), so the published package needs no TypeScript loader.
+async function importHookModule(path: string): Promise<unknown> {
+  const href = pathToFileURL(path).href;
+  if (!path.endsWith('.ts')) return import(href);
+  const { tsImport } = await import('tsx/esm/api');
+  return tsImport(href, import.meta.url);
 }
 
 function hookError(source: HookSource, phase: string, line: number | null, e: unknown): PgpressError {

@@ -1,0 +1,159 @@
+// pgpress as a dependency, tried as a new user would: the packed tarball installs into an empty
+// project, imports as a library with its types, and runs `pgpress migrate` and `pgpress serve`
+// from there on the package's own migrations — compiled JavaScript, no TypeScript loader.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { freePort } from '../harness/freePort.ts';
+import { testDatabase } from '../harness/testDatabase.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'pgpress-package-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** The environment of a user's shell: none of npm test's npm_* variables, no pgpress settings of ours. */
+function userEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('npm_') && !['DATABASE_URL', 'MIGRATIONS_DIR', 'PGPRESS_DATA_DIR', 'NODE_OPTIONS'].includes(k)) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+async function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = userEnv({})): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 240_000 });
+    return stdout;
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}: ${(e as Error).message}\n${stdout ?? ''}\n${stderr ?? ''}`);
+  }
+}
+
+/** Packs a copy of the checkout, so prepack's build never touches the working tree. */
+async function pack(): Promise<{ tarball: string; files: string[] }> {
+  const copy = join(work, 'checkout');
+  const skip = new Set(['node_modules', '.git', '.pgpress', 'dist']);
+  cpSync(root, copy, { recursive: true, filter: (p) => !skip.has(p.slice(root.length).split('/')[0] ?? '') });
+  symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
+  const out = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', work], copy)) as [{ filename: string; files: { path: string }[] }];
+  return { tarball: join(work, out[0].filename), files: out[0].files.map((f) => f.path) };
+}
+
+const CONSUMER_TS = `import { createStore, isPgpressError, sql, type Cluster, type Store, type User } from 'pgpress';
+const store: Store = await createStore({ url: process.env.DATABASE_URL!, replicaUrls: [], pool: { max: 2 } });
+const user: User = await store.users.create({ email: 'dep@example.com', username: 'dep_user', displayName: 'Dep' });
+const n: number = user.id;
+console.log(n, isPgpressError(new Error('plain')));
+await store.close();
+export async function one(c: Cluster): Promise<number> {
+  const r = await c.query<{ n: number }>(sql('one', 'SELECT 1 AS n'));
+  // @ts-expect-error QueryResult has no such field; were pg's types missing, r would be any and this line no error
+  void r.noSuchField;
+  return r.rows[0]!.n;
+}
+`;
+
+const CONSUMER_MJS = `import { createStore } from 'pgpress';
+const store = await createStore({ url: process.env.DATABASE_URL, replicaUrls: [], pool: { max: 2 } });
+const user = await store.users.create({ email: 'dep@example.com', username: 'dep_user', displayName: 'Dep' });
+console.log(JSON.stringify({ id: user.id, readiness: (await store.readiness()).ready }));
+await store.close();
+`;
+
+async function serveUntilHealthy(project: string, env: NodeJS.ProcessEnv, port: number): Promise<{ health: number; ready: number; code: number | null; output: string }> {
+  const child = spawn(join(project, 'node_modules/.bin/pgpress'), ['serve'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  after(() => child.kill('SIGKILL'));
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`serve exited early:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`serve not healthy after 60 s:\n${output}`);
+    const health = await fetch(`${base}/healthz`).then((r) => r.status, () => 0);
+    if (health === 200) {
+      const ready = (await fetch(`${base}/readyz`)).status;
+      child.kill('SIGTERM');
+      return { health, ready, code: await exited, output };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('the packed tarball installs into an empty project, imports with its types, migrates and serves on its own migrations', async () => {
+  const db = await testDatabase({ empty: true });
+  const { tarball, files } = await pack();
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'bin/pgpress.js', 'migrations/0001_users.sql', 'README.md']) {
+    assert.ok(files.includes(f), `the tarball ships ${f} (its folders: ${[...new Set(files.map((x) => x.split('/')[0]))].join(', ')})`);
+  }
+  assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|\.ci)\//.test(f)), [], 'no sources, tests or benchmarks in the tarball');
+
+  const project = join(work, 'project');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  // Dependencies come from npm's cache (filled by the checkout's install); the registry only when missing.
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
+  assert.deepEqual(readdirSync(join(project, 'node_modules/pgpress')).sort(), ['README.md', 'bin', 'dist', 'migrations', 'package.json']);
+
+  // Types: a consumer file checks against the shipped declarations (and their dependencies' types).
+  writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        // skipLibCheck as most projects set it; consumer.ts itself fails if a dependency's types do not resolve.
+        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true,
+        types: ['node'], typeRoots: [join(root, 'node_modules/@types')],
+      },
+      files: ['consumer.ts'],
+    }),
+  );
+  const typecheck = run(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], project);
+
+  const env = userEnv({ DATABASE_URL: db.url, PGPRESS_DATA_DIR: join(project, '.pgpress'), LOG_LEVEL: 'info' });
+  const bin = join(project, 'node_modules/.bin/pgpress');
+  const migrations = files.filter((f) => /^migrations\/\d{4,}_[a-z0-9_]+\.sql$/.test(f));
+  const migrated = await run(bin, ['migrate'], project, env);
+  assert.match(migrated, new RegExp(`Applied ${migrations.length} migration\\(s\\)`), migrated);
+  const status = await run(bin, ['migrate', 'status'], project, env);
+  assert.equal(status.trim().split('\n').filter((l) => / applied /.test(l)).length, migrations.length, status);
+
+  writeFileSync(join(project, 'consumer.mjs'), CONSUMER_MJS);
+  const imported = JSON.parse((await run(process.execPath, ['consumer.mjs'], project, env)).trim()) as { id: number; readiness: boolean };
+  assert.ok(imported.id > 0);
+  assert.equal(imported.readiness, true, 'the library reads the package migrations: the database is current');
+
+  const port = await freePort();
+  const served = await serveUntilHealthy(project, { ...env, PORT: String(port) }, port);
+  assert.equal(served.health, 200);
+  assert.equal(served.ready, 200, served.output);
+  assert.equal(served.code, 0, served.output);
+
+  // A project's own migrations (MIGRATIONS_DIR) may have a TypeScript hook: the compiled CLI runs it.
+  const own = join(project, 'migrations');
+  cpSync(join(project, 'node_modules/pgpress/migrations'), own, { recursive: true });
+  writeFileSync(join(own, '9000_note.sql'), 'CREATE TABLE IF NOT EXISTS dep_note (n int);');
+  writeFileSync(
+    join(own, '9000_note.hooks.ts'),
+    "import type { HookContext } from 'pgpress';\nexport async function post(ctx: HookContext): Promise<void> {\n  const n: number = 42;\n  await ctx.query('INSERT INTO dep_note VALUES ($1)', [n]);\n}\n",
+  );
+  const ownRun = await run(bin, ['migrate'], project, { ...env, MIGRATIONS_DIR: own });
+  assert.match(ownRun, /Applied 1 migration\(s\)/, ownRun);
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    assert.deepEqual((await client.query('SELECT n FROM dep_note')).rows, [{ n: 42 }], 'the TypeScript hook ran');
+  } finally {
+    await client.end();
+  }
+
+  await typecheck;
+});
