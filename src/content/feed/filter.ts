@@ -1,5 +1,5 @@
 // Content filters shared by the feed and search: metadata containment (`metadata @> $n::jsonb`,
-// GIN articles_metadata_idx) and language (`metadata->>'lang' = $n`, B-tree articles_lang_idx).
+// GIN articles_metadata_idx) and language (`metadata->>'lang' = $n`, B-tree articles_lang_feed_idx).
 import { PgpressError } from '../../errors/index.ts';
 
 /** Narrows a feed or a search: articles whose metadata contains `meta`, or whose metadata.lang is `lang`. */

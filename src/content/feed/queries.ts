@@ -2,8 +2,9 @@
 // (published_at, id) so page N costs the same as page 1. The unfiltered feed is served by the
 // covering partial index articles_feed_idx as an index-only scan (migration 0013); an author's
 // feed by articles_author_published_idx (0014); a tag's feed by articles_tags_idx (0012); a
-// metadata feed by the GIN articles_metadata_idx (0015); a language's feed by articles_lang_idx
-// (0016). For a filter that most rows pass (lang=en) the planner walks articles_feed_idx instead.
+// metadata feed by the GIN articles_metadata_idx (0015); a language's feed by
+// articles_lang_feed_idx (0038: the language, then the feed's order, so custom and generic plans
+// alike walk only that language's rows in order).
 // Each filter is its own statement: one generic plan with optional filters would fit none of them.
 import { sql } from '../../db/sql.ts';
 

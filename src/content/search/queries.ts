@@ -24,8 +24,8 @@ const fullText = (name: string, filter: string): NamedQuery => sql(
 
 export const searchArticles = fullText('search.fullText', '');
 // Each filter its own statement (as in the feed): when the filter is the selective part the
-// planner starts from its index (GIN articles_metadata_idx, B-tree articles_lang_idx) or ANDs
-// it with the tsvector's bitmap.
+// planner ANDs its index (GIN articles_metadata_idx, B-tree articles_lang_feed_idx) with the
+// tsvector's bitmap, or starts from it alone.
 export const searchArticlesByMeta = fullText('search.fullText.meta', ' AND a.metadata @> $4::jsonb');
 export const searchArticlesByLang = fullText('search.fullText.lang', " AND (a.metadata ->> 'lang') = $4");
 
