@@ -12,7 +12,7 @@ import { feedPage, type FeedOptions, type FeedPage } from './content/feed/reposi
 import type { ContentFilter } from './content/feed/filter.ts';
 import { findSimilarTitles, search, type SearchHit, type TitleMatch } from './content/search/repository.ts';
 import { createComment, deleteComment, listComments, type Comment, type NewComment } from './content/comments/repository.ts';
-import { eventCounts, recordEvent, recordEvents, type ArticleEvent } from './content/events/repository.ts';
+import { eventCounts, recordEvent, recordEvents, type ArticleEvent, type EventIngestOptions } from './content/events/repository.ts';
 import { getArticleStats, getUserStats, topArticles, type ArticleStats, type UserStats } from './content/analytics/repository.ts';
 import { matviewStaleness, refreshMatview, type Matview, type MatviewStaleness } from './ops/matviews.ts';
 import type { Settings } from './config/settings.ts';
@@ -73,8 +73,9 @@ export interface Store {
     delete(id: number, ctx: WriteContext & { actorId: number }): Promise<Comment>;
   };
   readonly events: {
-    record(e: ArticleEvent): Promise<string>;
-    recordBatch(events: readonly ArticleEvent[]): Promise<number>;
+    /** occurredAt within the retention window and at most a few minutes ahead; a hidden article answers as missing. */
+    record(e: ArticleEvent, opts?: { seesAll?: boolean }): Promise<string>;
+    recordBatch(events: readonly ArticleEvent[], opts?: { seesAll?: boolean }): Promise<number>;
     counts(articleId: number, from: Date, to: Date): Promise<Record<string, number>>;
   };
   readonly analytics: {
@@ -96,6 +97,8 @@ export interface StoreOptions {
   replicaUrls?: readonly string[];
   pool?: Partial<Settings['pool']> & Partial<Omit<ClusterOptions, 'url' | 'replicaUrls'>>;
   migrationsDir?: string;
+  /** EVENTS_RETENTION_MONTHS: events older than the window are refused at ingestion (default 13). */
+  eventsRetentionMonths?: number;
 }
 
 /** Connects to PostgreSQL (lazily: the first query opens a connection) and returns the store. */
@@ -107,6 +110,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
   const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> =>
     (await cluster.tx(fn, { session: ctx?.session, ...(ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) }) })).value;
   const reader = (ctx: ReadContext | undefined): Queryable => inSession(cluster, ctx?.session);
+  const ingest: EventIngestOptions = opts.eventsRetentionMonths === undefined ? {} : { retentionMonths: opts.eventsRetentionMonths };
   return {
     cluster,
     users: {
@@ -133,8 +137,8 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       delete: (id, ctx) => write(ctx, (q) => deleteComment(q, id, ctx.actorId)),
     },
     events: {
-      record: (e) => recordEvent(cluster, e),
-      recordBatch: (es) => recordEvents(cluster, es),
+      record: (e, o) => recordEvent(cluster, e, { ...o, ...ingest }),
+      recordBatch: (es, o) => recordEvents(cluster, es, { ...o, ...ingest }),
       counts: (articleId, from, to) => eventCounts(cluster, articleId, from, to),
     },
     analytics: {

@@ -45,7 +45,9 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       const applied = await migrate({ url, dir, wait: true, lock: settings.migrateLock, log: (m) => logger.info({ component: 'migrate' }, m) });
       logger.info({ applied: applied.length }, 'migrations current');
     }
-    store = await createStore({ url, replicaUrls: settings.replicaUrls, pool: settings.pool, migrationsDir: dir });
+    store = await createStore({
+      url, replicaUrls: settings.replicaUrls, pool: settings.pool, migrationsDir: dir, eventsRetentionMonths: settings.maintenance.eventsRetentionMonths,
+    });
     const tokens = tokenService(resolveJwtSecret(settings.jwtSecret, settings.dataDir));
     if (settings.redisUrl !== undefined) {
       redis = await connectRedis(settings.redisUrl, settings.redisCommandTimeoutMs, logger);

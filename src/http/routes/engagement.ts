@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ArticleEvent } from '../../content/events/repository.ts';
 import { noArticleStats } from '../../content/analytics/repository.ts';
+import type { Actor } from '../../security/tokens.ts';
 import { mayChange, optionalActor } from '../auth.ts';
 import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
@@ -9,6 +10,9 @@ import { articleStats, clampInt, eventBatchBody, eventBody, idParams, topQuery, 
 import { readCtx } from '../requestContext.ts';
 
 type EventInput = Omit<ArticleEvent, 'userId'>;
+
+/** Editors and admins may see (and so record events on) every article; authors their own and published ones. */
+const seesAll = (actor: Actor | undefined): boolean => actor !== undefined && actor.role !== 'author';
 
 /** POST /v1/events, POST /v1/events/batch, GET /v1/analytics/…. */
 export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
@@ -21,7 +25,7 @@ export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): P
     '/v1/events',
     { ...reader, schema: { body: eventBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
     async (req, reply) => {
-      await store.events.record({ ...req.body, userId: req.actor?.userId ?? null });
+      await store.events.record({ ...req.body, userId: req.actor?.userId ?? null }, { seesAll: seesAll(req.actor) });
       return reply.status(202).send({ accepted: 1 });
     },
   );
@@ -31,7 +35,7 @@ export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): P
     { ...reader, schema: { body: eventBatchBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
     async (req, reply) => {
       const userId = req.actor?.userId ?? null;
-      const accepted = await store.events.recordBatch(req.body.events.map((e) => ({ ...e, userId })));
+      const accepted = await store.events.recordBatch(req.body.events.map((e) => ({ ...e, userId })), { seesAll: seesAll(req.actor) });
       return reply.status(202).send({ accepted });
     },
   );
