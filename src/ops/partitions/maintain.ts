@@ -6,10 +6,8 @@ import type { Cluster } from '../../db/cluster.ts';
 import { isPgpressError } from '../../errors/index.ts';
 import { LOCK_KEYS, withMaintenanceLock, type MaintenanceSession } from '../lock.ts';
 import { addMonths, monthOf, monthRange } from './months.ts';
-import {
-  PARTITIONED_TABLES, attachMonth, attachedMonths, bumpSource, copyBatch, defaultMonths, purgeDefaultBefore, retireMonth,
-  type PartitionedTable,
-} from './queries.ts';
+import { moveMonths } from './move.ts';
+import { PARTITIONED_TABLES, attachedMonths, bumpSource, defaultMonths, purgeDefaultBefore, retireMonth, type PartitionedTable } from './queries.ts';
 
 /** How maintenance behaves (from Settings.maintenance, or given directly). */
 export interface PartitionPolicy {
@@ -37,6 +35,8 @@ export interface TableReport {
   purgedFromDefault: number;
   /** Months left for the next run (a lock could not be taken within lock_timeout). */
   deferred: string[];
+  /** How long the default partition was held ACCESS EXCLUSIVE to attach the new months, ms. */
+  lockHeldMs: number;
 }
 
 /** The outcome of a maintenance run. */
@@ -56,33 +56,40 @@ export async function maintainPartitions(cluster: Cluster, policy: PartitionPoli
 export async function createMonthPartitions(cluster: Cluster, table: PartitionedTable, months: string[], batchRows = 10_000): Promise<string[]> {
   const r = await withMaintenanceLock(cluster, LOCK_KEYS.partitions, 10_000, async (s) => {
     const have = new Set((await s.query<{ month: string }>(attachedMonths, [table])).rows.map((x) => x.month));
-    const created: string[] = [];
-    for (const m of months) if (!have.has(m) && (await createMonth(s, table, m, batchRows)) !== null) created.push(m);
-    return created;
+    const wanted = [...new Set(months)].filter((m) => !have.has(m)).sort();
+    return (await moveMonths(s, table, wanted, batchRows)) === null ? [] : wanted;
   });
   return r.ran ? r.value : [];
 }
 
 async function maintainTable(s: MaintenanceSession, table: PartitionedTable, p: PartitionPolicy): Promise<TableReport> {
-  const report: TableReport = { table, created: [], retired: [], movedFromDefault: 0, purgedFromDefault: 0, deferred: [] };
+  const report: TableReport = { table, created: [], retired: [], movedFromDefault: 0, purgedFromDefault: 0, deferred: [], lockHeldMs: 0 };
   const current = monthOf(p.now ?? new Date());
   const retention = p.retentionMonths[table];
   const oldestKept = retention === null ? null : addMonths(current, -(retention - 1));
   const have = new Set((await s.query<{ month: string }>(attachedMonths, [table])).rows.map((x) => x.month));
 
-  // Months that rows are already waiting for come first (their rows move out of the default
-  // partition), then the months ahead.
+  // Rows past retention leave the default partition first, so the move does not carry them.
+  if (oldestKept !== null) {
+    for (;;) {
+      const { rowCount } = await s.query(purgeDefaultBefore(table), [oldestKept, p.batchRows]);
+      report.purgedFromDefault += rowCount ?? 0;
+      if ((rowCount ?? 0) < p.batchRows) break;
+    }
+  }
+
+  // The months rows are waiting for in the default partition, and the months ahead: all moved
+  // and attached together, in one short final transaction.
   const waiting = (await s.query<{ month: string }>(defaultMonths(table))).rows.map((x) => x.month);
   const wanted = [...new Set([...waiting, ...monthRange(current, addMonths(current, p.monthsAhead))])]
     .filter((m) => !have.has(m) && (oldestKept === null || m >= oldestKept))
     .sort();
-  for (const m of wanted) {
-    const moved = await createMonth(s, table, m, p.batchRows);
-    if (moved === null) report.deferred.push(m);
-    else {
-      report.created.push(m);
-      report.movedFromDefault += moved;
-    }
+  const moved = await moveMonths(s, table, wanted, p.batchRows);
+  if (moved === null) report.deferred.push(...wanted);
+  else {
+    report.created.push(...wanted);
+    report.movedFromDefault = moved.moved;
+    report.lockHeldMs = moved.lockHeldMs;
   }
 
   if (oldestKept !== null) {
@@ -96,30 +103,8 @@ async function maintainTable(s: MaintenanceSession, table: PartitionedTable, p: 
       if (done === null) report.deferred.push(m);
       else if (done) report.retired.push(m);
     }
-    for (;;) {
-      const { rowCount } = await s.query(purgeDefaultBefore(table), [oldestKept, p.batchRows]);
-      report.purgedFromDefault += rowCount ?? 0;
-      if ((rowCount ?? 0) < p.batchRows) break;
-    }
   }
   return report;
-}
-
-/** Copies the month's rows out of the default partition in batches (each its own transaction,
- *  the rows staying visible where they are), then moves the stragglers and attaches in one short
- *  transaction. Returns the rows moved, or null when a lock was not granted in time. */
-async function createMonth(s: MaintenanceSession, table: PartitionedTable, month: string, batchRows: number): Promise<number | null> {
-  let after = '0';
-  for (;;) {
-    const { rows } = await s.query<{ last_id: string | null }>(copyBatch, [table, month, after, batchRows]);
-    const last = rows[0]!.last_id;
-    if (last === null) break;
-    after = last;
-  }
-  const moved = await s
-    .tx(async () => (await s.query<{ moved: string }>(attachMonth, [table, month])).rows[0]!.moved)
-    .catch(deferOnLockTimeout);
-  return moved === null ? null : Number(moved);
 }
 
 function deferOnLockTimeout(e: unknown): null {

@@ -8,8 +8,15 @@ export const PARTITIONED_TABLES = ['article_events', 'audit_log'] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
 
 export const attachedMonths = sql('partitions.months', 'SELECT m::text AS month FROM pgpress_partition_months($1) AS m');
-export const copyBatch = sql('partitions.copyBatch', 'SELECT pgpress_partition_copy_batch($1, $2::date, $3, $4)::text AS last_id');
-export const attachMonth = sql('partitions.attach', 'SELECT pgpress_partition_attach($1, $2::date)::bigint AS moved');
+// The online move of months out of a default partition (migration 0030; steps in move.ts).
+export const movePrepare = sql('partitions.move.prepare', 'SELECT pgpress_partition_move_prepare($1, $2::date[])');
+export const moveCopy = sql('partitions.move.copy', 'SELECT pgpress_partition_move_copy($1, $2::date[], $3, $4)::text AS last_id');
+export const moveAddKeys = sql('partitions.move.addKeys', 'SELECT pgpress_partition_move_add_keys($1, $2::date[])');
+export const moveReconcile = sql('partitions.move.reconcile', 'SELECT pgpress_partition_move_reconcile($1, $2::date[])::text AS delta');
+export const moveValidate = sql('partitions.move.validate', 'SELECT pgpress_partition_move_validate($1, $2::date[])');
+export const moveCount = sql('partitions.move.count', 'SELECT pgpress_partition_move_count($1, $2::date[])::text AS n');
+export const moveFinish = sql('partitions.move.finish', 'SELECT pgpress_partition_move_finish($1, $2::date[])::text AS delta');
+export const moveAbandon = sql('partitions.move.abandon', 'SELECT pgpress_partition_move_abandon($1, $2::date[])');
 export const retireMonth = sql('partitions.retire', 'SELECT pgpress_partition_retire($1, $2::date, $3) AS retired');
 export const bumpSource = sql(
   'partitions.bumpSource',
@@ -33,4 +40,15 @@ export function purgeDefaultBefore(table: PartitionedTable): NamedQuery {
     `partitions.purgeDefault.${table}`,
     `DELETE FROM ${d} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${d} WHERE occurred_at < $1::timestamptz LIMIT $2))`,
   );
+}
+
+/** The locks of a move's final transaction, parent first as ATTACH takes them. The parent in
+ *  SHARE ROW EXCLUSIVE: reads go on, writes wait for the commit (a row routed to the default
+ *  partition before the attach would fail the default's new bound after it, 23514); then the
+ *  default partition in ACCESS EXCLUSIVE. */
+export function lockForMove(table: PartitionedTable): NamedQuery[] {
+  return [
+    sql(`partitions.move.lockParent.${table}`, `LOCK TABLE ${quoteIdent(table)} IN SHARE ROW EXCLUSIVE MODE`),
+    sql(`partitions.move.lockDefault.${table}`, `LOCK TABLE ${quoteIdent(`${table}_default`)} IN ACCESS EXCLUSIVE MODE`),
+  ];
 }
