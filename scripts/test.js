@@ -27,7 +27,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const setup = spawnSync(process.execPath, ['--import', 'tsx', 'test/harness/globalSetup.ts', 'setup'], {
+// Services a file needs beyond PostgreSQL and Redis, by the words in its path.
+const needs = files.some((f) => f.includes('pgbouncer')) ? ['--pgbouncer'] : [];
+const setup = spawnSync(process.execPath, ['--import', 'tsx', 'test/harness/globalSetup.ts', 'setup', ...needs], {
   cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8',
 });
 if (setup.status !== 0) process.exit(setup.status ?? 1);

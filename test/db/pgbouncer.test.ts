@@ -13,6 +13,7 @@ import { Cluster } from '../../src/db/cluster.ts';
 import { sql } from '../../src/db/sql.ts';
 import { createDbMetrics } from '../../src/observability/metrics.ts';
 import { freePort } from '../harness/freePort.ts';
+import { findPgbouncer, INSTALL_COMMAND } from '../harness/pgbouncer.ts';
 import { startCluster, type TestCluster } from '../harness/pgCluster.ts';
 
 let pgc: TestCluster | undefined;
@@ -31,8 +32,9 @@ after(async () => {
 });
 
 function pgbouncerBinary(): string {
-  for (const p of ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer']) if (fs.existsSync(p)) return p;
-  throw new Error('pgbouncer is not installed: `apt-get install -y pgbouncer` (.ci/run installs it)');
+  const found = findPgbouncer();
+  if (found === undefined) throw new Error(`pgbouncer is not installed: run this file with \`npm test\` (it installs PgBouncer as root) or \`${INSTALL_COMMAND}\``);
+  return found;
 }
 
 // PgBouncer refuses to run as root: run it as the postgres user, as the harness runs PostgreSQL.

@@ -1,10 +1,12 @@
 // Run-level setup and teardown, called by scripts/test.js around the test runner:
-//   setup            check services, sweep leftovers of dead runs, build the migrated template; prints its name
+//   setup [--pgbouncer]  check services (installing PgBouncer when the run needs it and it can),
+//                        sweep leftovers of dead runs, build the migrated template; prints its name
 //   teardown NAME    drop the template and every database this run created
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../../src/migrate/index.ts';
 import { quoteIdent } from '../../src/db/sql.ts';
+import { ensurePgbouncer } from './pgbouncer.ts';
 import { sweepStaleClusters } from './pgCluster.ts';
 import { ADMIN_URL, assertServices, databaseUrl } from './services.ts';
 
@@ -38,8 +40,9 @@ async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-async function setup(): Promise<void> {
+async function setup(needsPgbouncer: boolean): Promise<void> {
   await assertServices();
+  if (needsPgbouncer) ensurePgbouncer();
   sweepStaleClusters();
   const runner = process.ppid; // scripts/test.js
   const template = `pgpress_t_${runner}_template`;
@@ -58,9 +61,9 @@ async function teardown(template: string): Promise<void> {
 
 const [cmd, arg] = process.argv.slice(2);
 try {
-  if (cmd === 'setup') await setup();
+  if (cmd === 'setup') await setup(arg === '--pgbouncer');
   else if (cmd === 'teardown' && arg) await teardown(arg);
-  else throw new Error('usage: globalSetup.ts setup | teardown TEMPLATE');
+  else throw new Error('usage: globalSetup.ts setup [--pgbouncer] | teardown TEMPLATE');
 } catch (e) {
   process.stderr.write(`test setup failed: ${(e as Error).message}\n`);
   process.exitCode = 1;
