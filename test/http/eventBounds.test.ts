@@ -58,3 +58,17 @@ test('anonymous events on a draft or archived article get the answer a missing a
   assert.equal((await post('/v1/events', { articleId: draft.id, kind: 'view' }, bearer(author.id))).statusCode, 202);
   assert.equal((await post('/v1/events', { articleId: gone.id, kind: 'view' }, bearer(editor.id, 'editor'))).statusCode, 202);
 });
+
+test('the 7- and 30-day figures end at now: rows dated in the future (written before the bound) do not count', async () => {
+  const a = await store.articles.create({ authorId: author.id, title: 'Counted now', status: 'published' });
+  const insert = sql('test.datedView', "INSERT INTO article_events (article_id, kind, occurred_at) VALUES ($1, 'view', now() + $2::interval)");
+  await store.cluster.query(insert, [a.id, '-1 hour']);
+  await store.cluster.query(insert, [a.id, '2 days']);
+  await store.cluster.query(insert, [a.id, '20 days']);
+  await store.analytics.refresh('article_analytics', { force: true });
+  const stats = (await app.inject(`/v1/analytics/articles/${a.id}`)).json();
+  assert.equal(stats.views7d, 1, JSON.stringify(stats));
+  assert.equal(stats.views30d, 1);
+  assert.equal(stats.engagement7d, 1);
+  assert.equal(stats.engagement30d, 1);
+});
