@@ -3,6 +3,7 @@
 // whether the server answered it tells a slow statement from a frozen server.
 import net from 'node:net';
 import type pg from 'pg';
+import { backendKey } from './backendKey.ts';
 
 const CANCEL_REQUEST_CODE = 80877102;
 
@@ -12,9 +13,8 @@ const CANCEL_REQUEST_CODE = 80877102;
  * or refused it: an unresponsive target.
  */
 export function sendCancel(client: pg.PoolClient, timeoutMs = 1_000): Promise<boolean> {
-  // node-postgres keeps the BackendKeyData on the client but does not type it.
-  const c = client as unknown as { processID?: number; secretKey?: number; host?: string; port?: number };
-  if (c.processID === undefined || c.secretKey === undefined) return Promise.resolve(true);
+  const c = backendKey(client);
+  if (c === undefined) return Promise.resolve(true);
   const msg = Buffer.alloc(16);
   msg.writeInt32BE(16, 0);
   msg.writeInt32BE(CANCEL_REQUEST_CODE, 4);
