@@ -4,15 +4,9 @@
 // Node 20 it turns on promise hooks for every promise in the process, which cost the HTTP path a
 // quarter of its throughput (measured with `npm run bench -- api`).
 import { maxLsn } from './lsn.ts';
-import type { Queryable, QueryOptions } from './cluster.ts';
+import type { ConsistencySession, Queryable, QueryOptions } from './queryable.ts';
 
-/** Per-request state: the token the caller brought and the latest commit LSN seen since. */
-export interface ConsistencySession {
-  /** The highest LSN this session must be able to read (client token, then own commits). */
-  token: string | undefined;
-  /** The latest commit LSN produced inside this session (returned to HTTP clients). */
-  lastCommitLsn: string | undefined;
-}
+export type { ConsistencySession } from './queryable.ts';
 
 /** A new session that starts from token (e.g. an HTTP header). */
 export function newSession(token?: string): ConsistencySession {

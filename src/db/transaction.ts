@@ -1,0 +1,92 @@
+// One attempt of a transaction on one primary connection: BEGIN (with its isolation), the actor
+// and a matching statement_timeout as SET LOCAL, the caller's function, then COMMIT and the
+// commit's WAL position in one round trip. COMMIT's command tag is checked: PostgreSQL answers
+// ROLLBACK for a transaction a failed statement aborted, and that is never reported as committed.
+import type pg from 'pg';
+import { PgpressError, fromPgError } from '../errors/index.ts';
+import { AttemptFailure } from './attempt.ts';
+import { mustDiscard } from './connectionRule.ts';
+import { deadlineGuard } from './deadlineGuard.ts';
+import type { CallerTrace, Lane } from './lane.ts';
+import type { Queryable, TxOptions, TxResult } from './queryable.ts';
+import type { NamedQuery } from './sql.ts';
+import type { StatementRunner } from './statement.ts';
+
+const BEGIN = {
+  'read committed': 'BEGIN',
+  'repeatable read': 'BEGIN ISOLATION LEVEL REPEATABLE READ',
+  serializable: 'BEGIN ISOLATION LEVEL SERIALIZABLE',
+} as const;
+// One round trip: COMMIT, then the position of the commit record (a later statement of the same message).
+const COMMIT_AND_LSN = 'COMMIT; SELECT pg_current_wal_insert_lsn()::text AS lsn';
+const SET_ACTOR = 'SELECT set_config($1, $2, true)';
+const SET_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)";
+
+/** Runs fn once inside BEGIN … COMMIT on a connection of lane; a failure is an AttemptFailure with its stage. */
+export async function transactionAttempt<T>(runner: StatementRunner, lane: Lane, fn: (q: Queryable) => Promise<T>, opts: TxOptions, deadline: number, trace: CallerTrace): Promise<TxResult<T>> {
+  const lease = await runner.lease(lane, deadline, trace);
+  const client = lease.client;
+  // fn's first statement error (named if fn swallows it and COMMIT rolls back) and its latest
+  // (which decides whether the connection is still usable).
+  let firstError: unknown;
+  let lastError: unknown;
+  const q: Queryable = {
+    query: async <R extends pg.QueryResultRow>(query: NamedQuery, params: readonly unknown[] = []) => {
+      try {
+        return await runner.send<R>(client, query, params);
+      } catch (e) {
+        firstError ??= e;
+        lastError = e;
+        throw fromPgError(e);
+      }
+    },
+  };
+  let discard = false;
+  let inFn = false;
+  let stage: 'during' | 'commit' = 'during';
+  const guard = deadlineGuard(lease, lane, deadline);
+  try {
+    await guard.run(client.query(BEGIN[opts.isolation ?? 'read committed']));
+    if (opts.actorId !== undefined) {
+      // set_config(..., true) is SET LOCAL with a bind parameter: it ends with the transaction.
+      await guard.run(client.query(SET_ACTOR, ['pgpress.actor_id', opts.actorId]));
+    }
+    if (guard.tight) await guard.run(client.query(SET_STATEMENT_TIMEOUT, [String(Math.max(1, deadline - Date.now()))]));
+    inFn = true;
+    const value = await guard.run(fn(q));
+    inFn = false;
+    stage = 'commit';
+    const results = (await guard.run(client.query(COMMIT_AND_LSN))) as unknown as pg.QueryResult<{ lsn: string }>[];
+    // An aborted transaction answers COMMIT with the tag ROLLBACK: nothing was written.
+    if (results[0]?.command !== 'COMMIT') {
+      stage = 'during'; // a definite rollback, not a commit in doubt
+      throw rolledBack(firstError);
+    }
+    return { value, lsn: results[1]?.rows[0]?.lsn ?? '' };
+  } catch (e) {
+    const expired = guard.expired || lease.expired;
+    // The statement error behind the failure: fn's latest, or BEGIN's, SET's or COMMIT's.
+    discard = mustDiscard(expired, inFn ? lastError : e);
+    if (!discard) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        discard = true;
+      }
+    }
+    throw new AttemptFailure(stage, expired ? guard.expiredError() : e);
+  } finally {
+    guard.clear();
+    lease.release(discard);
+  }
+}
+
+/** PGP_TX_ROLLED_BACK carrying the statement error fn swallowed (its SQLSTATE decides a retry). */
+function rolledBack(swallowed: unknown): PgpressError {
+  const cause = swallowed === undefined ? undefined : fromPgError(swallowed);
+  const what = cause?.pg?.sqlstate ? ` (SQLSTATE ${cause.pg.sqlstate})` : '';
+  return new PgpressError('PGP_TX_ROLLED_BACK', `PostgreSQL rolled the transaction back at COMMIT: a statement in it failed${what} and the transaction function went on without rethrowing.`, {
+    cause,
+    pg: cause?.pg ?? {},
+  });
+}
