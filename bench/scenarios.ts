@@ -12,4 +12,5 @@ export const scenarios: Record<string, Scenario> = {
   schema,
   cluster: clusterBench,
   soak,
+  metaFilters: async () => (await import('./metaFilters.ts')).metaFilters(),
 };
