@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { PgpressError } from '../errors/index.ts';
 import { runHook } from './hooks.ts';
-import { dropLeftoverIndexes, dropNewInvalidIndexes, invalidIndexes } from './invalidIndexes.ts';
+import { concurrentIndexName, dropLeftoverIndexes, dropOwnInvalidIndex, indexOid } from './invalidIndexes.ts';
 import { isLockTimeout, withLockRetry, type LockPolicy } from './lockRetry.ts';
 import type { HookPhase, MigrationFile } from './migrationFiles.ts';
 import { splitStatements, type Statement } from './splitStatements.ts';
@@ -76,15 +76,18 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext,
       await withLockRetry(
         ctx.lock,
         async () => {
-          const before = await invalidIndexes(client);
+          // Only the index this statement names, and only if the statement made it: any other
+          // invalid index may be another session's build in progress.
+          const index = concurrentIndexName(stmt.text);
+          const before = index === null ? null : await indexOid(client, index);
           try {
             await runStatement(client, file, stmt);
           } catch (e) {
             // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that IF NOT EXISTS would then keep.
             // The statement's own error is what the caller needs, so a failed cleanup is only logged.
             try {
-              const dropped = await dropNewInvalidIndexes(client, before);
-              if (dropped.length > 0) ctx.log(`${file.file}: dropped the invalid index(es) the failed statement left: ${dropped.join(', ')}`);
+              const dropped = index === null ? null : await dropOwnInvalidIndex(client, index, before);
+              if (dropped !== null) ctx.log(`${file.file}: dropped the invalid index(es) the failed statement left: ${dropped}`);
             } catch (cleanup) {
               ctx.log(`${file.file}: could not drop the invalid index the failed statement left (the next run retries): ${(cleanup as Error).message}`);
             }
