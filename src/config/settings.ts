@@ -78,7 +78,7 @@ export const settingsSchema = z.object({
   TRUST_PROXY: z
     .string()
     .transform((v): boolean | number | string[] => {
-      if (/^(true|yes|1)$/.test(v)) return true;
+      if (/^(true|yes)$/.test(v)) return true;
       if (/^(false|no|0)$/.test(v)) return false;
       if (/^\d+$/.test(v)) return Number(v);
       return v.split(',').map((a) => a.trim()).filter((a) => a !== '');

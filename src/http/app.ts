@@ -30,6 +30,13 @@ export interface AppOptions {
   rateLimit?: RateLimitOptions;
   /** Mean event-loop delay (ms) past which requests are shed with 503 (default 100; 0 turns it off). */
   shedEventLoopDelayMs?: number;
+  /** Fastify's trustProxy (TRUST_PROXY): req.ip, the rate limit's key, is then the forwarded client. */
+  trustProxy?: boolean | number | string[];
+}
+
+/** Trusts the nearest `hops` proxies: X-Forwarded-For is read back that many entries. */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
 
 /** Builds (but does not start) the HTTP API. */
@@ -38,6 +45,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : {}),
     bodyLimit: opts.bodyLimit ?? 1_048_576,
+    // A hop count as the function Fastify would build from it (its types take no number).
+    trustProxy: typeof opts.trustProxy === 'number' ? trustHops(opts.trustProxy) : (opts.trustProxy ?? false),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     // Strict input: no type coercion of bodies, unknown fields are errors, not silently dropped.

@@ -64,6 +64,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
         ...(redis ? { redis } : {}),
       },
       shedEventLoopDelayMs: settings.http.shedEventLoopDelayMs,
+      trustProxy: settings.http.trustProxy,
     });
     try {
       await app.listen({ host: settings.host, port: settings.port });

@@ -102,6 +102,7 @@ test('a comment on an article archived a moment ago is refused, though the repli
   } finally {
     await replica.resumeReplay();
   }
-  const [{ n }] = await pgc.primary.query<{ n: string }>('SELECT count(*) AS n FROM comments WHERE article_id = $1 AND author_id = $2', [id, reader]);
+  const rows = await pgc.primary.query<{ n: string }>('SELECT count(*) AS n FROM comments WHERE article_id = $1 AND author_id = $2', [id, reader]);
+  const n = rows[0]?.n;
   assert.equal(Number(n), 0, 'nothing was written for the refused comment');
 });
