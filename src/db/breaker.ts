@@ -8,6 +8,9 @@ import { unwrapAttempt } from './attempt.ts';
 import { ProbeClient } from './probeClient.ts';
 import { isTargetFailure } from './retryPolicy.ts';
 
+// Probe interval while the server reports it is starting up (crash recovery): ready any moment.
+const STARTING_UP_PROBE_MS = 50;
+
 /** Breaker state as health and metrics report it. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -73,19 +76,21 @@ export class TargetBreaker {
     this.probe?.discard();
   }
 
-  private probeLater(): void {
+  private probeLater(afterMs = this.probeIntervalMs): void {
     if (!this.probe || this.probeTimer || this.disposed) return;
-    this.probeTimer = setTimeout(() => void this.probeOnce(this.probe!), this.probeIntervalMs);
+    this.probeTimer = setTimeout(() => void this.probeOnce(this.probe!), afterMs);
     this.probeTimer.unref();
   }
 
   private async probeOnce(probe: ProbeClient): Promise<void> {
     let answered = false;
+    let startingUp = false;
     try {
       await probe.query('SELECT 1');
       answered = true;
-    } catch {
-      // still down: try again after the interval
+    } catch (e) {
+      // Still down. 57P03 "the database system is starting up": it will answer shortly, look again soon.
+      startingUp = (e as { code?: unknown }).code === '57P03';
     }
     probe.discard();
     this.probeTimer = undefined;
@@ -93,7 +98,7 @@ export class TargetBreaker {
     // cockatiel has no "close now": a fresh policy is a closed circuit (calls still running on the
     // old one finish there and no longer count).
     if (answered) this.policy = this.newPolicy();
-    else this.probeLater();
+    else this.probeLater(startingUp ? Math.min(STARTING_UP_PROBE_MS, this.probeIntervalMs) : this.probeIntervalMs);
   }
 
   private readonly mapOpen = (e: unknown): never => {
