@@ -30,6 +30,8 @@ export interface AppOptions {
   rateLimit?: RateLimitOptions;
   /** Mean event-loop delay (ms) past which requests are shed with 503 (default 100; 0 turns it off). */
   shedEventLoopDelayMs?: number;
+  /** /readyz answers from a health snapshot at most this old (READYZ_CACHE_MS, default 1000). */
+  readyzCacheMs?: number;
   /** Fastify's trustProxy (TRUST_PROXY): req.ip, the rate limit's key, is then the forwarded client. */
   trustProxy?: boolean | number | string[];
 }
@@ -90,7 +92,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await installRateLimit(app, rl, refused);
   await installOpenApi(app);
   const deps = { store: opts.store, tokens: opts.tokens };
-  await app.register(healthRoutes, deps);
+  await app.register(healthRoutes, { ...deps, ...(opts.readyzCacheMs === undefined ? {} : { readyzCacheMs: opts.readyzCacheMs }) });
   await app.register(userRoutes, deps);
   await app.register(articleRoutes, deps);
   await app.register(feedRoutes, deps);

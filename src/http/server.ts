@@ -65,6 +65,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       },
       shedEventLoopDelayMs: settings.http.shedEventLoopDelayMs,
       trustProxy: settings.http.trustProxy,
+      readyzCacheMs: settings.http.readyzCacheMs,
     });
     try {
       await app.listen({ host: settings.host, port: settings.port });

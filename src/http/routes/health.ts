@@ -1,15 +1,17 @@
 // Liveness and readiness probes.
 import type { FastifyInstance } from 'fastify';
+import { readinessSnapshot } from '../readinessSnapshot.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** GET /healthz (process alive) and GET /readyz (database reachable, migrations current). */
-export async function healthRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, opts: RouteDeps & { readyzCacheMs?: number }): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
+  const readiness = readinessSnapshot(() => opts.store.readiness(), opts.readyzCacheMs ?? 1_000);
 
   // A public probe: states and counts only. Target URLs and error texts name the database's hosts
   // and internals; they go to the log here and to `pgpress doctor`.
   app.get('/readyz', async (req, reply) => {
-    const r = await opts.store.readiness();
+    const r = await readiness();
     if (!r.ready) req.log.warn({ database: r.database, targets: r.targets }, 'not ready');
     const targets = r.targets.map(({ url: _url, error: _error, ...t }) => t);
     const { error: _dbError, ...database } = r.database;
