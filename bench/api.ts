@@ -1,82 +1,103 @@
-// api: GET /v1/articles/:id through the full stack vs a bare Fastify + pg route running the same
-// query, more HTTP connections than pool connections, rounds interleaved.
+// api: GET /v1/articles/:id over HTTP through the full stack, lean (rate limit, shedding and logs
+// off) and in its default configuration (rate limit on, shedding on, access log at info), vs a
+// bare Fastify + pg route running the same named query on pg's fastest path. More HTTP connections
+// than pool connections; rounds interleaved, warm-up at the measured concurrency.
 import pg from 'pg';
 import { Cluster } from '../src/db/cluster.ts';
 import { seed } from '../src/ops/seed/seed.ts';
 import { TOPICS } from '../src/ops/seed/words.ts';
 import { benchDatabase } from './benchDatabase.ts';
 import { load, startServerProcess, type LoadResult, type ServerProcess } from './httpLoad.ts';
+import { interleaved, median, medianRatio } from './measure.ts';
 
+/** Seed scale of the database the HTTP scenarios serve (the smoke run uses 1). */
+const SCALE = Number(process.env.BENCH_HTTP_SCALE ?? 5);
 const CONNECTIONS = 64;
 const POOL = 16;
-const ROUNDS = 10;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+type Variant = 'bare' | 'lean' | 'default';
 
-/** Full stack ÷ bare for GET by id (ratio), plus latency figures. */
+/** The servers' environments. `default` leaves every protection at its default except the rate
+ *  limit's size: on, counting every request, with a limit this load does not reach (the default
+ *  600 a minute per client IP would turn the load generator's one IP away within a second). */
+function environments(url: string): Record<Variant, Record<string, string>> {
+  const common = { DATABASE_URL: url, DB_POOL_MAX: String(POOL), MIGRATE_ON_START: 'false', REDIS_URL: '' };
+  return {
+    bare: common,
+    lean: { ...common, RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'silent' },
+    default: { ...common, RATE_LIMIT_MAX: '1000000', RATE_LIMIT_WINDOW_MS: '1000', LOG_LEVEL: 'info' },
+  };
+}
+
+/** Full stack ÷ bare for GET by id, lean (ratio) and default (ratio_default), plus latency figures. */
 export async function api(): Promise<Record<string, number>> {
   const db = await benchDatabase();
   const cluster = new Cluster({ url: db.url, max: 2, statementTimeoutMs: 0 });
-  const env = { DATABASE_URL: db.url, DB_POOL_MAX: String(POOL), RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', MIGRATE_ON_START: 'false' };
-  const full = await startServerProcess('bench/servers/full.ts', env);
-  const bare = await startServerProcess('bench/servers/bare.ts', env);
+  const envs = environments(db.url);
+  const servers: Partial<Record<Variant, ServerProcess>> = {};
   try {
-    await seed(cluster, { scale: 5, seed: 1 }); // 5k articles, 50k events
+    // Started together (each compiles its TypeScript on start); every one that started is stopped below.
+    const started = await Promise.allSettled(
+      (['bare', 'lean', 'default'] as const).map(async (v) => (servers[v] = await startServerProcess(v === 'bare' ? 'bench/servers/bare.ts' : 'bench/servers/full.ts', envs[v]))),
+    );
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    const running = servers as Record<Variant, ServerProcess>;
+    await seed(cluster, { scale: SCALE, seed: 1 }); // scale 5: 5k articles, 50k events
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     const { rows } = await c.query<{ id: string }>("SELECT id::text FROM articles WHERE status = 'published' ORDER BY id LIMIT 1000");
     await c.end();
     const paths = rows.map((r) => `/v1/articles/${r.id}`);
-    await load(full.url, paths, 8, 1); // warm-up both: JIT, prepared statements, pools
-    await load(bare.url, paths, 8, 1);
-    const fullRuns: LoadResult[] = [];
-    const bareRuns: LoadResult[] = [];
     // Server CPU per request: a second view beside throughput on a shared machine, where the load
-    // generator, PostgreSQL and both servers compete for two cores.
-    const cpu = { full: { ms: 0, n: 0 }, bare: { ms: 0, n: 0 } };
-    const measured = async (which: 'full' | 'bare', server: ServerProcess, runs: LoadResult[]): Promise<void> => {
+    // generator, PostgreSQL and the servers compete for two cores.
+    const cpu: Record<Variant, { ms: number; n: number }> = { bare: { ms: 0, n: 0 }, lean: { ms: 0, n: 0 }, default: { ms: 0, n: 0 } };
+    let warm = 0;
+    const variants: Variant[] = ['bare', 'lean', 'default'];
+    const runs = await interleaved(variants, ROUNDS, async (v): Promise<LoadResult> => {
+      const server = running[v];
       const before = server.cpuMs();
       const r = await load(server.url, paths, CONNECTIONS, SECONDS);
-      cpu[which].ms += server.cpuMs() - before;
-      cpu[which].n += r.total;
-      runs.push(r);
-    };
-    // Alternate which variant goes first, so drift within a pair favours neither.
-    for (let r = 0; r < ROUNDS; r++) {
-      if (r % 2 === 0) {
-        await measured('bare', bare, bareRuns);
-        await measured('full', full, fullRuns);
-      } else {
-        await measured('full', full, fullRuns);
-        await measured('bare', bare, bareRuns);
+      // The first run of each variant is interleaved()'s warm-up (JIT, prepared statements, pools).
+      if (warm++ >= variants.length) {
+        cpu[v].ms += server.cpuMs() - before;
+        cpu[v].n += r.total;
       }
+      return r;
+    });
+    const measured = (v: Variant): LoadResult[] => runs[v]; // the measured rounds (not the warm-up)
+    for (const v of variants) {
+      console.log(`${v}: ${measured(v).map((x) => `${x.rps.toFixed(0)} req/s (${x.errors} errors, ${x.non2xx} non-2xx)`).join(', ')}`);
     }
-    for (const [name, runs] of [['bare', bareRuns], ['pgpress', fullRuns]] as const) {
-      console.log(`${name}: ${runs.map((x) => `${x.rps.toFixed(0)} req/s (${x.errors} errors, ${x.non2xx} non-2xx)`).join(', ')}`);
-    }
-    // Feed and search: latency at moderate concurrency, pgpress only (no bare twin to compare).
+    // Feed and search: latency at moderate concurrency, pgpress (lean) only: no bare twin to compare.
     const feedPaths = ['/v1/feed?limit=20', ...TOPICS.slice(0, 4).map((t) => `/v1/feed?limit=20&tag=${encodeURIComponent(t)}`)];
     const searchPaths = TOPICS.slice(0, 8).map((t) => `/v1/search?q=${encodeURIComponent(t)}&limit=10`);
-    const feed = await load(full.url, feedPaths, 16, SECONDS);
-    const search = await load(full.url, searchPaths, 16, SECONDS);
+    const feed = await load(running.lean.url, feedPaths, 16, SECONDS);
+    const search = await load(running.lean.url, searchPaths, 16, SECONDS);
     console.log(`feed p50/p99 ${feed.p50}/${feed.p99} ms (${feed.rps.toFixed(0)} req/s, ${feed.non2xx} non-2xx); search p50/p99 ${search.p50}/${search.p99} ms (${search.rps.toFixed(0)} req/s, ${search.non2xx} non-2xx); 16 connections`);
-    const usPerReq = (c: { ms: number; n: number }): number => (c.ms * 1000) / c.n;
-    console.log(`server CPU per request: bare ${usPerReq(cpu.bare).toFixed(0)} µs, pgpress ${usPerReq(cpu.full).toFixed(0)} µs`);
-    const f = median(fullRuns.map((x) => x.rps));
-    const b = median(bareRuns.map((x) => x.rps));
-    const errors = [...fullRuns, ...bareRuns].reduce((n, x) => n + x.errors + x.non2xx, 0);
-    console.log(`GET /v1/articles/:id  bare: ${b.toFixed(0)} req/s   pgpress: ${f.toFixed(0)} req/s   p50/p99 ${median(fullRuns.map((x) => x.p50))}/${median(fullRuns.map((x) => x.p99))} ms   (${CONNECTIONS} connections, pool ${POOL}, median of ${ROUNDS} alternating ${SECONDS}s rounds, ${errors} errors)`);
+    const usPerReq = (v: Variant): number => (cpu[v].ms * 1000) / cpu[v].n;
+    console.log(`server CPU per request: bare ${usPerReq('bare').toFixed(0)} µs, lean ${usPerReq('lean').toFixed(0)} µs, default ${usPerReq('default').toFixed(0)} µs`);
+    const rps = (v: Variant): number[] => measured(v).map((x) => x.rps);
+    const errors = variants.flatMap(measured).reduce((n, x) => n + x.errors + x.non2xx, 0);
+    console.log(
+      `GET /v1/articles/:id  bare: ${median(rps('bare')).toFixed(0)} req/s   lean: ${median(rps('lean')).toFixed(0)} req/s   default: ${median(rps('default')).toFixed(0)} req/s   ` +
+        `(${CONNECTIONS} connections, pool ${POOL}, medians of ${ROUNDS} interleaved ${SECONDS} s rounds, ${errors} errors)`,
+    );
     return {
-      // Median of per-round ratios: each pair ran back to back under the same machine load.
-      ratio: Number(median(fullRuns.map((x, i) => x.rps / bareRuns[i]!.rps)).toFixed(3)),
-      cpu_ratio: Number((usPerReq(cpu.bare) / usPerReq(cpu.full)).toFixed(3)),
-      cpu_us_per_req: Math.round(usPerReq(cpu.full)),
-      bare_cpu_us_per_req: Math.round(usPerReq(cpu.bare)),
-      rps: Math.round(f),
-      bare_rps: Math.round(b),
-      by_id_p50_ms: median(fullRuns.map((x) => x.p50)),
-      by_id_p99_ms: median(fullRuns.map((x) => x.p99)),
+      // Medians of per-round ratios: each round's variants ran back to back under the same machine load.
+      ratio: Number(medianRatio(rps('lean'), rps('bare')).toFixed(3)),
+      ratio_default: Number(medianRatio(rps('default'), rps('bare')).toFixed(3)),
+      cpu_ratio: Number((usPerReq('bare') / usPerReq('lean')).toFixed(3)),
+      cpu_ratio_default: Number((usPerReq('bare') / usPerReq('default')).toFixed(3)),
+      cpu_us_per_req: Math.round(usPerReq('lean')),
+      default_cpu_us_per_req: Math.round(usPerReq('default')),
+      bare_cpu_us_per_req: Math.round(usPerReq('bare')),
+      rps: Math.round(median(rps('lean'))),
+      default_rps: Math.round(median(rps('default'))),
+      bare_rps: Math.round(median(rps('bare'))),
+      by_id_p50_ms: median(measured('lean').map((x) => x.p50)),
+      by_id_p99_ms: median(measured('lean').map((x) => x.p99)),
       feed_p50_ms: feed.p50,
       feed_p99_ms: feed.p99,
       search_p50_ms: search.p50,
@@ -84,8 +105,7 @@ export async function api(): Promise<Record<string, number>> {
       errors: errors + feed.errors + feed.non2xx + search.errors + search.non2xx,
     };
   } finally {
-    await full.stop();
-    await bare.stop();
+    for (const s of Object.values(servers)) await s.stop();
     await cluster.close();
     await db.drop();
   }

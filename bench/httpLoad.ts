@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { onAbort } from './lifecycle.ts';
 
 /** A benchmark server in its own process. */
 export interface ServerProcess {
@@ -13,16 +14,15 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** A server process started from a TypeScript entry; resolves once it prints its URL. */
+/** A server process started from a TypeScript entry; resolves once it reports its URL. It gets an
+ *  IPC channel (the URL comes back on it, and the server exits when it closes: this process died)
+ *  and its stdout goes nowhere, so a server logging at `info` pays for its log lines but this
+ *  process, which runs the load generator, does not read them. */
 export async function startServerProcess(entry: string, env: Record<string, string>): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const unregister = onAbort(() => void child.kill('SIGKILL'));
   const url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]!);
-    });
+    child.once('message', (m: { url?: string }) => (m.url ? ok(m.url) : fail(new Error(`${entry} sent ${JSON.stringify(m)}`))));
     child.once('exit', (code) => fail(new Error(`${entry} exited with ${code} before listening`)));
   });
   const pid = child.pid!;
@@ -39,7 +39,13 @@ export async function startServerProcess(entry: string, env: Record<string, stri
     },
     stop: () =>
       new Promise((ok) => {
-        child.once('exit', () => ok());
+        if (child.exitCode !== null || child.signalCode !== null) return ok(unregister());
+        const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          unregister();
+          ok();
+        });
         child.kill('SIGTERM');
       }),
   };

@@ -9,6 +9,8 @@ import { tokenService } from '../src/security/tokens.ts';
 import { benchDatabase } from './benchDatabase.ts';
 import { loadMix, startServerProcess, type LoadRequest, type LoadResult } from './httpLoad.ts';
 
+/** Seed scale of the database the HTTP scenarios serve (the smoke run uses 1). */
+const SCALE = Number(process.env.BENCH_HTTP_SCALE ?? 5);
 const CONNECTIONS = 32;
 const WINDOWS = 8;
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
@@ -36,10 +38,10 @@ export async function soak(): Promise<Record<string, number>> {
   const db = await benchDatabase();
   const cluster = new Cluster({ url: db.url, max: 2, statementTimeoutMs: 0 });
   const secret = randomBytes(32).toString('hex');
-  const env = { DATABASE_URL: db.url, JWT_SECRET: secret, RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', MIGRATE_ON_START: 'false' };
+  const env = { DATABASE_URL: db.url, JWT_SECRET: secret, RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', MIGRATE_ON_START: 'false', LOG_LEVEL: 'silent', REDIS_URL: '' };
   const server = await startServerProcess('bench/servers/full.ts', env);
   try {
-    await seed(cluster, { scale: 5, seed: 1 });
+    await seed(cluster, { scale: SCALE, seed: 1 }); // scale 5: 5k articles, 50k events
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     const { rows } = await c.query<{ id: string; author_id: string }>("SELECT id::text, author_id::text FROM articles WHERE status = 'published' ORDER BY id LIMIT 1000");

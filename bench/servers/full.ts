@@ -1,8 +1,10 @@
-// The full pgpress stack for the api scenario, on the DATABASE_URL it is given.
+// The full pgpress stack for the api scenario, configured by its environment like `pgpress serve`
+// (LOG_LEVEL included: the api scenario runs it lean and in its default configuration).
 import { loadSettings } from '../../src/config/settings.ts';
 import { startServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { serveForParent } from './serverProcess.ts';
 
-const server = await startServer(loadSettings({ ...process.env, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
-console.log(`listening ${server.url}`);
-process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+const settings = loadSettings({ ...process.env, PORT: '0' });
+const server = await startServer(settings, createLogger(settings.logLevel));
+serveForParent(server.url, () => server.close());

@@ -1,0 +1,59 @@
+// A benchmark run whose test process is killed leaves no server process and no database behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { ADMIN_URL } from '../harness/services.ts';
+import { groupMembers, sweepablePrefix } from './benchProcess.ts';
+
+async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+async function databasesLike(prefix: string): Promise<string[]> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix]);
+    return rows.map((r) => r.datname);
+  } finally {
+    await c.end();
+  }
+}
+
+for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+  test(`${signal} to a test process running the api benchmark stops its servers and drops its database`, async () => {
+    const parent = spawn(process.execPath, ['--import', 'tsx', 'test/bench/launchBench.ts', 'api'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((ok) => parent.once('exit', ok));
+    let pgid = 0;
+    let database = '';
+    try {
+      await until('the bench run to start its servers', 90_000, () => {
+        pgid = Number(/bench pid (\d+)/.exec(out)?.[1] ?? 0);
+        database = /database (\S+)/.exec(out)?.[1] ?? '';
+        return pgid > 0 && groupMembers(pgid).length >= 3; // bench/run.ts and at least two of its servers
+      });
+    } catch (e) {
+      parent.kill('SIGKILL');
+      throw e;
+    }
+    parent.kill(signal);
+    await exited;
+    await until('every process of the bench run to exit', 30_000, () => groupMembers(pgid).length === 0).catch((e: Error) => {
+      const left = groupMembers(pgid);
+      left.forEach((pid) => process.kill(pid, 'SIGKILL'));
+      throw new Error(`${e.message}; still running: ${left.join(' ')}`);
+    });
+    assert.ok(database.startsWith(sweepablePrefix()), `the database is named for the harness's sweep: ${database}`);
+    // SIGKILL: the run saw its IPC channel close; SIGTERM: the parent passed the signal on to the
+    // run's group. Either way the run dropped its database itself.
+    await until(`database ${database} to be dropped`, 30_000, async () => (await databasesLike(database)).length === 0);
+  });
+}
