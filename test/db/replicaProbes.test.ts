@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { Cluster } from '../../src/db/cluster.ts';
 import { ProbeClient } from '../../src/db/probeClient.ts';
 import { ReplicaMonitor } from '../../src/db/replicaMonitor.ts';
+import { newSession } from '../../src/db/session.ts';
 import { sql } from '../../src/db/sql.ts';
 import { createDbMetrics } from '../../src/observability/metrics.ts';
 import { startCluster, type PgNode, type PgReplica, type TestCluster } from '../harness/pgCluster.ts';
@@ -79,12 +80,14 @@ test('concurrent monitor rounds and health() calls never take a healthy replica 
 
 test('a forged token ahead of the primary (FFFFFFFF/FFFFFFFF) costs no more round trips than no token', async () => {
   const N = 10;
-  const measure = async (token: string | undefined): Promise<{ replica: number; primary: number; onReplica: number }> => {
+  const measure = async (token: string | undefined, via: 'token' | 'session' = 'token'): Promise<{ replica: number; primary: number; onReplica: number }> => {
     const r0 = statementsOf(replica);
     const p0 = statementsOf(pgc.primary);
     let onReplica = 0;
     for (let i = 0; i < N; i++) {
-      const { rows } = await c.query<{ standby: boolean }>(standby, [], { read: true, deadlineMs: 5_000, ...(token ? { token } : {}) });
+      // 'session': as the HTTP layer passes an x-pgpress-lsn header (a session started from it).
+      const carry = token === undefined ? {} : via === 'token' ? { token } : { session: newSession(token) };
+      const { rows } = await c.query<{ standby: boolean }>(standby, [], { read: true, deadlineMs: 5_000, ...carry });
       if (rows[0]!.standby) onReplica++;
     }
     return { replica: statementsOf(replica) - r0, primary: statementsOf(pgc.primary) - p0, onReplica };
@@ -93,6 +96,8 @@ test('a forged token ahead of the primary (FFFFFFFF/FFFFFFFF) costs no more roun
   assert.deepEqual(plain, { replica: N, primary: 0, onReplica: N }, 'without a token every read is one statement on the replica');
   const forged = await measure('FFFFFFFF/FFFFFFFF');
   assert.deepEqual(forged, plain, 'a forged token: the same statements on the same servers');
+  const forgedSession = await measure('FFFFFFFF/FFFFFFFF', 'session');
+  assert.deepEqual(forgedSession, plain, 'a session started from a forged header: the same statements on the same servers');
 });
 
 test('a genuine token still gives read-your-writes after the clamp', async () => {
