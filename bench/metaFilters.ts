@@ -98,6 +98,11 @@ export async function metaFilters(): Promise<Record<string, number>> {
     await c.query("UPDATE articles SET metadata = metadata || $1::jsonb WHERE id % $2 = 0 AND search @@ websearch_to_tsquery('english', $3)", [SERIES, SERIES_EVERY, TERM]);
     await c.query('VACUUM ANALYZE articles');
     console.log(`seeded ${counts.articles} articles in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const shares = (await c.query<{ published: number; series: number; ja: number; de: number }>(
+      "SELECT count(*)::int AS published, count(*) FILTER (WHERE metadata @> $1::jsonb)::int AS series, count(*) FILTER (WHERE metadata->>'lang' = 'ja')::int AS ja, count(*) FILTER (WHERE metadata->>'lang' = 'de')::int AS de FROM articles WHERE status = 'published'",
+      [SERIES],
+    )).rows[0]!;
+    console.log(`published ${shares.published}: series ${shares.series}, ja ${shares.ja}, de ${shares.de}`);
 
     const cases: Case[] = [
       { key: 'feed_meta', label: `feed meta ${SERIES}, ${PAGES} pages`, index: 'articles_metadata_idx', plan: [metaFeedFirstPage, [20, SERIES]], run: (k) => feedPages(k, metaFeedFirstPage, metaFeedNextPage, SERIES) },
