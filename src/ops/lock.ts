@@ -1,9 +1,10 @@
-// Polite maintenance sessions: one pooled connection holding a session advisory lock (try-lock,
-// never queue), with lock_timeout set, refusing to act on a replica.
+// Polite maintenance sessions: one connection of the background lane holding a session advisory
+// lock (try-lock, never queue), with lock_timeout set, refusing to act on a replica.
 import type pg from 'pg';
 import type { Cluster, Queryable } from '../db/cluster.ts';
+import type { Lease } from '../db/lane.ts';
 import { sql, type NamedQuery } from '../db/sql.ts';
-import { fromPgError } from '../errors/index.ts';
+import { fromPgError, isPgpressError } from '../errors/index.ts';
 
 const inRecovery = sql('ops.inRecovery', 'SELECT pg_is_in_recovery() AS r');
 const tryLock = sql('ops.tryLock', 'SELECT pg_try_advisory_lock($1) AS ok');
@@ -49,15 +50,24 @@ function session(client: pg.PoolClient): MaintenanceSession {
   };
 }
 
+/**
+ * A connection of the background lane for a job (maintenance, refresh, seeding, imports): it
+ * waits its turn through the lane's permits and queue (at most the lane's acquire timeout, then
+ * PGP_POOL_TIMEOUT) and counts in its stats and leak sweep. The lease has no overall deadline —
+ * a job runs as long as its work needs; each statement is bounded by the lane's statement_timeout.
+ */
+export async function backgroundLease(cluster: Cluster): Promise<Lease> {
+  try {
+    return await cluster.lanes.background.acquire(Infinity);
+  } catch (e) {
+    throw isPgpressError(e) ? e : fromPgError(e);
+  }
+}
+
 /** Runs fn on one connection under the advisory lock `key`; skips on a replica or when held. */
 export async function withMaintenanceLock<T>(cluster: Cluster, key: bigint, lockTimeoutMs: number, fn: (s: MaintenanceSession) => Promise<T>): Promise<Locked<T>> {
-  let client: pg.PoolClient;
-  try {
-    client = await cluster.pool.connect();
-  } catch (e) {
-    throw fromPgError(e);
-  }
-  const s = session(client);
+  const lease = await backgroundLease(cluster);
+  const s = session(lease.client);
   let broken: Error | undefined;
   try {
     const { rows } = await s.query<{ r: boolean }>(inRecovery);
@@ -74,6 +84,6 @@ export async function withMaintenanceLock<T>(cluster: Cluster, key: bigint, lock
       await s.query(unlock, [key.toString()]).catch((e: Error) => (broken = e));
     }
   } finally {
-    client.release(broken);
+    lease.release(broken);
   }
 }

@@ -2,21 +2,27 @@
 // events arrive), then the analytics views.
 import type { Settings } from '../config/settings.ts';
 import type { Cluster } from '../db/cluster.ts';
+import type { Queryable, QueryOptions } from '../db/queryable.ts';
 import { sql } from '../db/sql.ts';
 import { MATVIEWS, refreshMatview } from './matviews.ts';
 import { maintainPartitions, policyFromSettings } from './partitions/index.ts';
 
 const inRecovery = sql('maintenance.inRecovery', 'SELECT pg_is_in_recovery() AS r');
 
+// The refreshes run on the background lane, like the partition work (a long refresh must not
+// hold a connection the requests' default lane needs).
+const BACKGROUND: QueryOptions = { lane: 'background' };
+
 /** Runs partition maintenance and the matview refreshes; returns human-readable report lines. */
 export async function runMaintenance(cluster: Cluster, m: Settings['maintenance']): Promise<string[]> {
+  const background: Queryable = { query: (q, params = [], opts) => cluster.query(q, params, { ...opts, ...BACKGROUND }) };
   const lines: string[] = [];
   const p = await maintainPartitions(cluster, policyFromSettings(m));
   if (!p.ran) return [`skipped: ${p.reason === 'replica' ? 'this server is a replica' : 'another maintenance run holds the lock'}`];
   for (const t of p.tables) {
     lines.push(`${t.table}: created [${t.created.join(', ')}], retired [${t.retired.join(', ')}], moved ${t.movedFromDefault} row(s) out of the default partition, purged ${t.purgedFromDefault}${t.deferred.length ? `, deferred [${t.deferred.join(', ')}]` : ''}`);
   }
-  if ((await cluster.query<{ r: boolean }>(inRecovery)).rows[0]!.r) return lines;
-  for (const v of MATVIEWS) lines.push(`${v}: ${(await refreshMatview(cluster, v)) ? 'refreshed' : 'skipped (nothing new)'}`);
+  if ((await cluster.query<{ r: boolean }>(inRecovery, [], BACKGROUND)).rows[0]!.r) return lines;
+  for (const v of MATVIEWS) lines.push(`${v}: ${(await refreshMatview(background, v)) ? 'refreshed' : 'skipped (nothing new)'}`);
   return lines;
 }

@@ -5,6 +5,7 @@ import type { Cluster } from '../../db/cluster.ts';
 import { quoteIdent, sql } from '../../db/sql.ts';
 import { PgpressError, fromPgError } from '../../errors/index.ts';
 import { createMonthPartitions } from '../partitions/index.ts';
+import { backgroundLease } from '../lock.ts';
 import { addMonths, monthOf, monthRange } from '../partitions/months.ts';
 import { copyRows } from './copyRows.ts';
 import { Random, Zipf } from './random.ts';
@@ -95,9 +96,8 @@ export async function seed(cluster: Cluster, opts: SeedOptions): Promise<SeedCou
   await createMonthPartitions(cluster, 'article_events', monthRange(first, addMonths(monthOf(new Date(now)), 1)));
   await createMonthPartitions(cluster, 'audit_log', monthRange(first, addMonths(monthOf(new Date(now)), 1)));
 
-  const client = await cluster.pool.connect().catch((e: unknown) => {
-    throw fromPgError(e);
-  });
+  const lease = await backgroundLease(cluster);
+  const client = lease.client;
   try {
     const q = async (nq: { name: string; text: string }, params: unknown[] = []): Promise<{ id: string }[]> =>
       (await client.query<{ id: string }>({ text: nq.text, values: params })).rows;
@@ -152,6 +152,6 @@ export async function seed(cluster: Cluster, opts: SeedOptions): Promise<SeedCou
   } catch (e) {
     throw fromPgError(e);
   } finally {
-    client.release();
+    lease.release();
   }
 }
