@@ -8,8 +8,9 @@ import { databaseUrlFor } from './databaseUrl.ts';
 
 /** Prints the database's reachability and migration state; exit code 1 when not ready. */
 export async function doctorCommand(s: Settings): Promise<void> {
-  console.log(`database: ${s.databaseUrl ? redactUrl(s.databaseUrl) : `embedded (${resolve(s.dataDir)}, port ${s.embeddedPgPort})`}`);
-  const { url, release } = await databaseUrlFor(s);
+  console.log(`database: ${s.databaseUrl ? redactUrl(s.databaseUrl) : `embedded (${resolve(s.dataDir)})`}`);
+  const { url, source, release } = await databaseUrlFor(s);
+  if (s.databaseUrl === undefined) console.log(`server: ${source}`);
   const store = await createStore({ url, replicaUrls: s.replicaUrls, pool: { ...s.pool, max: 1 }, migrationsDir: s.migrationsDir });
   try {
     const r = await store.readiness();

