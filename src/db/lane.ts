@@ -316,7 +316,8 @@ export class Lane {
     // Holding a permit means the pool has a free slot; only opening a new connection can be slow.
     const waitMs = deadline - Date.now();
     // pg-pool's own timeout (acquireTimeoutMs) bounds the call when the deadline is no nearer: skip our timer.
-    if (this.pool.idleCount > 0 && waitMs >= this.config.acquireTimeoutMs) {
+    // No deadline (Infinity, as the maintenance lock asks): no timer either — setTimeout would fire at once.
+    if (waitMs === Infinity || (this.pool.idleCount > 0 && waitMs >= this.config.acquireTimeoutMs)) {
       try {
         return await this.pool.connect();
       } catch (e) {
