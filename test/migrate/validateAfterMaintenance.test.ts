@@ -3,6 +3,8 @@
 // hand to a partitioned parent still is.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Cluster } from '../../src/db/cluster.ts';
 import { quoteIdent } from '../../src/db/sql.ts';
 import { validateMigrations } from '../../src/migrate/index.ts';
@@ -14,6 +16,18 @@ import { rows } from './helpers.ts';
 const { url } = await testDatabase();
 const cluster = new Cluster({ url, max: 2 });
 after(() => cluster.close());
+
+// The command itself, as an operator runs it: exit code 0 when valid, 2 when not.
+async function cliValidate(): Promise<{ code: number; stdout: string }> {
+  const env = { ...process.env, DATABASE_URL: url, MIGRATIONS_DIR: 'migrations', LOG_LEVEL: 'silent' };
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['bin/pgpress.js', 'migrate', 'validate'], { env });
+    return { code: 0, stdout };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string };
+    return { code: err.code ?? -1, stdout: err.stdout ?? String(e) };
+  }
+}
 
 const NOW = new Date();
 const policy: PartitionPolicy = {
@@ -39,6 +53,9 @@ test('after seed and maintain (premake, retention, archive) validate reports no 
   assert.equal(r.scratchError, null);
   assert.deepEqual(r.schema, [], 'no schema drift');
   assert.equal(r.ok, true);
+  const cli = await cliValidate();
+  assert.equal(cli.code, 0, cli.stdout);
+  assert.match(cli.stdout, /^Valid: /m);
 });
 
 test('a column added by hand to a partitioned parent, and an index on one of its partitions, are still reported', async () => {
@@ -56,5 +73,8 @@ test('a column added by hand to a partitioned parent, and an index on one of its
   assert.match(indexes.extra.join('\n'), /by_hand_on_default/);
   const partitions = r.schema.find((d) => d.section === 'partitions');
   assert.ok(partitions, JSON.stringify(r.schema));
+  const cli = await cliValidate();
+  assert.equal(cli.code, 2, cli.stdout);
+  assert.match(cli.stdout, /by_hand_on_month/);
   assert.deepEqual(partitions.extra, [`public.${month!.relname} (month partition of article_events) has index USING btree (kind) valid=t (by_hand_on_month)`]);
 });
