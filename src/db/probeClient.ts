@@ -4,10 +4,10 @@
 import net from 'node:net';
 import pg from 'pg';
 
-/** One connection and the socket it runs on (ours, handed to pg through its public `stream` option). */
+/** One connection; destroy() closes its socket (ours, handed to pg through its public `stream` option). */
 interface ProbeConnection {
   client: pg.Client;
-  socket: net.Socket | undefined;
+  destroy(): void;
   /** Resolves when the last queued statement has settled: probes run one at a time on it. */
   tail: Promise<unknown>;
 }
@@ -57,18 +57,18 @@ export class ProbeClient {
   }
 
   private open(): ProbeConnection {
-    const conn: ProbeConnection = { client: undefined as unknown as pg.Client, socket: undefined, tail: Promise.resolve() };
-    conn.client = new pg.Client({
+    let socket: net.Socket | undefined;
+    const client = new pg.Client({
       connectionString: this.url,
       connectionTimeoutMillis: this.timeoutMs,
       application_name: 'pgpress-monitor',
-      stream: () => (conn.socket = new net.Socket()),
+      stream: () => (socket = new net.Socket()),
     });
-    conn.client.on('error', () => this.drop(conn));
     // The first probe on it waits for the connect; a failed connect fails every probe queued behind it.
-    const ready = conn.client.connect();
-    conn.tail = ready;
+    const ready = client.connect();
     ready.catch(() => undefined); // a rotation may drop it before any probe awaits it
+    const conn: ProbeConnection = { client, destroy: () => socket?.destroy(), tail: ready };
+    client.on('error', () => this.drop(conn));
     return conn;
   }
 
@@ -76,7 +76,7 @@ export class ProbeClient {
   private drop(conn: ProbeConnection): void {
     if (this.conn === conn) this.conn = undefined;
     conn.client.end().catch(() => undefined);
-    conn.socket?.destroy();
+    conn.destroy();
   }
 
   /** Drops the connection without waiting for a server that may not answer. */
