@@ -1,14 +1,16 @@
 // Run-level setup and teardown, called by scripts/test.js around the test runner:
-//   setup [--pgbouncer]  check services (installing PgBouncer when the run needs it and it can),
+//   setup [--pgbouncer]  start local PostgreSQL and Redis if down, check services (installing PgBouncer
+//                        when the run needs it and it can),
 //                        sweep leftovers of dead runs, build the migrated template; prints its name
 //   teardown NAME    drop the template and every database this run created
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../../src/migrate/index.ts';
 import { quoteIdent } from '../../src/db/sql.ts';
+import { bringUpPostgres, bringUpRedis } from './bringUp.ts';
 import { ensurePgbouncer } from './pgbouncer.ts';
 import { sweepStaleClusters } from './pgCluster.ts';
-import { ADMIN_URL, assertServices, databaseUrl } from './services.ts';
+import { ADMIN_URL, REDIS_URL, assertServices, databaseUrl } from './services.ts';
 
 /** Test databases are named pgpress_t_<runner pid>_…; the pid tells whether their run is alive. */
 const TEST_DB = /^pgpress_t_(\d+)_/;
@@ -41,6 +43,8 @@ async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 }
 
 async function setup(needsPgbouncer: boolean): Promise<void> {
+  await bringUpPostgres(ADMIN_URL);
+  await bringUpRedis(REDIS_URL);
   await assertServices();
   if (needsPgbouncer) ensurePgbouncer();
   sweepStaleClusters();
