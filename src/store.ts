@@ -29,6 +29,8 @@ export interface Readiness {
 /** The caller's consistency session: reads in it see its earlier writes (read-your-writes). */
 export interface ReadContext {
   session?: ConsistencySession;
+  /** When the caller stops waiting (Date.now() scale): what is left is each call's deadlineMs. */
+  deadline?: number;
 }
 
 /** Who performs a write (recorded by the audit log through pgpress.actor_id), and its session. */
@@ -39,6 +41,23 @@ export interface WriteContext extends ReadContext {
 /** A write to or under an article, with the caller's permission check run in its transaction on the primary. */
 export interface ArticleWriteContext extends WriteContext {
   check?: ArticleCheck;
+}
+
+/** Who sends events (editors and admins see every article) and until when they wait. */
+export interface EventContext {
+  seesAll?: boolean;
+  deadline?: number;
+}
+
+/** What is left until deadline, as a call's deadlineMs (at least 1: an expired call fails at once). */
+function remainingMs(deadline: number | undefined): number | undefined {
+  return deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
+}
+
+/** A Queryable whose every call carries the context's deadline, computed when the call starts. */
+function withDeadline(db: Queryable, deadline: number | undefined): Queryable {
+  if (deadline === undefined) return db;
+  return { query: (q, params, o) => db.query(q, params, { ...o, deadlineMs: remainingMs(deadline) }) };
 }
 
 /** The storage platform as a library. */
@@ -74,8 +93,8 @@ export interface Store {
   };
   readonly events: {
     /** occurredAt within the retention window and at most a few minutes ahead; a hidden article answers as missing. */
-    record(e: ArticleEvent, opts?: { seesAll?: boolean }): Promise<string>;
-    recordBatch(events: readonly ArticleEvent[], opts?: { seesAll?: boolean }): Promise<number>;
+    record(e: ArticleEvent, opts?: EventContext): Promise<string>;
+    recordBatch(events: readonly ArticleEvent[], opts?: EventContext): Promise<number>;
     counts(articleId: number, from: Date, to: Date): Promise<Record<string, number>>;
   };
   readonly analytics: {
@@ -108,8 +127,8 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
   // Writes run in a transaction that carries the actor (SET LOCAL), so audit rows name who acted,
   // and that yields a commit LSN (the read-your-writes token).
   const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> =>
-    (await cluster.tx(fn, { session: ctx?.session, ...(ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) }) })).value;
-  const reader = (ctx: ReadContext | undefined): Queryable => inSession(cluster, ctx?.session);
+    (await cluster.tx(fn, { session: ctx?.session, deadlineMs: remainingMs(ctx?.deadline), ...(ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) }) })).value;
+  const reader = (ctx: ReadContext | undefined): Queryable => withDeadline(inSession(cluster, ctx?.session), ctx?.deadline);
   const ingest: EventIngestOptions = opts.eventsRetentionMonths === undefined ? {} : { retentionMonths: opts.eventsRetentionMonths };
   return {
     cluster,
@@ -137,8 +156,8 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       delete: (id, ctx) => write(ctx, (q) => deleteComment(q, id, ctx.actorId)),
     },
     events: {
-      record: (e, o) => recordEvent(cluster, e, { ...o, ...ingest }),
-      recordBatch: (es, o) => recordEvents(cluster, es, { ...o, ...ingest }),
+      record: (e, o) => recordEvent(withDeadline(cluster, o?.deadline), e, { seesAll: o?.seesAll ?? false, ...ingest }),
+      recordBatch: (es, o) => recordEvents(withDeadline(cluster, o?.deadline), es, { seesAll: o?.seesAll ?? false, ...ingest }),
       counts: (articleId, from, to) => eventCounts(cluster, articleId, from, to),
     },
     analytics: {

@@ -10,7 +10,8 @@ import { installLoadShedding } from './loadShedding.ts';
 import { installOpenApi } from './openapi.ts';
 import { installRateLimit, type RateLimitOptions } from './rateLimit.ts';
 import { WarningSummary } from './warningSummary.ts';
-import { installConsistency } from './requestContext.ts';
+import { installRequestBudget } from './requestBudget.ts';
+import { installRequestContext } from './requestContext.ts';
 export { LSN_HEADER } from './requestContext.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { commentRoutes } from './routes/comments.ts';
@@ -30,6 +31,8 @@ export interface AppOptions {
   rateLimit?: RateLimitOptions;
   /** Mean event-loop delay (ms) past which requests are shed with 503 (default 100; 0 turns it off). */
   shedEventLoopDelayMs?: number;
+  /** End-to-end budget of a request (HTTP_REQUEST_BUDGET_MS, default 10 s); its database calls get what is left. */
+  requestBudgetMs?: number;
   /** /readyz answers from a health snapshot at most this old (READYZ_CACHE_MS, default 1000). */
   readyzCacheMs?: number;
   /** Fastify's trustProxy (TRUST_PROXY): req.ip, the rate limit's key, is then the forwarded client. */
@@ -70,7 +73,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.header('x-request-id', req.id);
     done();
   });
-  installConsistency(app);
+  const budgetMs = opts.requestBudgetMs ?? 10_000;
+  installRequestContext(app, budgetMs);
+  installRequestBudget(app, budgetMs);
   // Response schemas document the API (OpenAPI) but do not drive serialisation: the content layer
   // builds every response object field by field, and V8's JSON.stringify escapes long article
   // bodies faster than fast-json-stringify (14 µs of ~200 µs per article read, measured).

@@ -66,6 +66,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       shedEventLoopDelayMs: settings.http.shedEventLoopDelayMs,
       trustProxy: settings.http.trustProxy,
       readyzCacheMs: settings.http.readyzCacheMs,
+      requestBudgetMs: settings.http.requestBudgetMs,
     });
     try {
       await app.listen({ host: settings.host, port: settings.port });

@@ -25,7 +25,7 @@ export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): P
     '/v1/events',
     { ...reader, schema: { body: eventBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
     async (req, reply) => {
-      await store.events.record({ ...req.body, userId: req.actor?.userId ?? null }, { seesAll: seesAll(req.actor) });
+      await store.events.record({ ...req.body, userId: req.actor?.userId ?? null }, { seesAll: seesAll(req.actor), deadline: req.deadline });
       return reply.status(202).send({ accepted: 1 });
     },
   );
@@ -35,7 +35,7 @@ export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): P
     { ...reader, schema: { body: eventBatchBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
     async (req, reply) => {
       const userId = req.actor?.userId ?? null;
-      const accepted = await store.events.recordBatch(req.body.events.map((e) => ({ ...e, userId })), { seesAll: seesAll(req.actor) });
+      const accepted = await store.events.recordBatch(req.body.events.map((e) => ({ ...e, userId })), { seesAll: seesAll(req.actor), deadline: req.deadline });
       return reply.status(202).send({ accepted });
     },
   );

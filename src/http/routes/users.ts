@@ -22,7 +22,7 @@ export async function userRoutes(app: FastifyInstance, opts: RouteDeps): Promise
   app.post<{ Body: NewUser }>(
     '/v1/users',
     { schema: { body: userBody, response: { 201: user, ...errors } } },
-    async (req, reply) => reply.status(201).send(await opts.store.users.create(req.body, { session: req.consistency })),
+    async (req, reply) => reply.status(201).send(await opts.store.users.create(req.body, { session: req.consistency, deadline: req.deadline })),
   );
 
   app.get<{ Params: { id: string } }>(
