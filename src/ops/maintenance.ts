@@ -20,7 +20,7 @@ export async function runMaintenance(cluster: Cluster, m: Settings['maintenance'
   const p = await maintainPartitions(cluster, policyFromSettings(m));
   if (!p.ran) return [`skipped: ${p.reason === 'replica' ? 'this server is a replica' : 'another maintenance run holds the lock'}`];
   for (const t of p.tables) {
-    lines.push(`${t.table}: created [${t.created.join(', ')}], retired [${t.retired.join(', ')}], moved ${t.movedFromDefault} row(s) out of the default partition, purged ${t.purgedFromDefault}${t.deferred.length ? `, deferred [${t.deferred.join(', ')}]` : ''}`);
+    lines.push(`${t.table}: created [${t.created.join(', ')}], retired [${t.retired.join(', ')}], moved ${t.movedFromDefault} row(s) out of the default partition${t.created.length ? ` (default partition locked ${Math.round(t.lockHeldMs)} ms)` : ''}, purged ${t.purgedFromDefault}${t.deferred.length ? `, deferred [${t.deferred.join(', ')}]` : ''}`);
   }
   if ((await cluster.query<{ r: boolean }>(inRecovery, [], BACKGROUND)).rows[0]!.r) return lines;
   for (const v of MATVIEWS) lines.push(`${v}: ${(await refreshMatview(background, v)) ? 'refreshed' : 'skipped (nothing new)'}`);
