@@ -1,6 +1,7 @@
 // pgpress as a library.
 export { createStore, type Store, type StoreOptions, type Readiness } from './store.ts';
 export { loadSettings, type Settings } from './config/settings.ts';
+export { PACKAGE_MIGRATIONS_DIR } from './config/packagePaths.ts';
 export { Cluster, type ClusterOptions, type Queryable, type TxOptions, type TxResult } from './db/cluster.ts';
 export { sql, quoteIdent, type NamedQuery } from './db/sql.ts';
 export {

@@ -45,7 +45,8 @@ async function pack(): Promise<{ tarball: string; files: string[] }> {
   return { tarball: join(work, out[0].filename), files: out[0].files.map((f) => f.path) };
 }
 
-const CONSUMER_TS = `import { createStore, isPgpressError, sql, type Cluster, type Store, type User } from 'pgpress';
+const CONSUMER_TS = `import { createStore, isPgpressError, migrate, PACKAGE_MIGRATIONS_DIR, sql, type Cluster, type Store, type User } from 'pgpress';
+await migrate({ url: process.env.DATABASE_URL!, dir: PACKAGE_MIGRATIONS_DIR });
 const store: Store = await createStore({ url: process.env.DATABASE_URL!, replicaUrls: [], pool: { max: 2 } });
 const user: User = await store.users.create({ email: 'dep@example.com', username: 'dep_user', displayName: 'Dep' });
 const n: number = user.id;
@@ -59,10 +60,11 @@ export async function one(c: Cluster): Promise<number> {
 }
 `;
 
-const CONSUMER_MJS = `import { createStore } from 'pgpress';
+const CONSUMER_MJS = `import { createStore, migrationStatus, PACKAGE_MIGRATIONS_DIR } from 'pgpress';
 const store = await createStore({ url: process.env.DATABASE_URL, replicaUrls: [], pool: { max: 2 } });
 const user = await store.users.create({ email: 'dep@example.com', username: 'dep_user', displayName: 'Dep' });
-console.log(JSON.stringify({ id: user.id, readiness: (await store.readiness()).ready }));
+const states = await migrationStatus({ url: process.env.DATABASE_URL, dir: PACKAGE_MIGRATIONS_DIR });
+console.log(JSON.stringify({ id: user.id, readiness: (await store.readiness()).ready, applied: states.filter((m) => m.state === 'applied').length }));
 await store.close();
 `;
 
@@ -127,8 +129,9 @@ test('the packed tarball installs into an empty project, imports with its types,
   assert.equal(status.trim().split('\n').filter((l) => / applied /.test(l)).length, migrations.length, status);
 
   writeFileSync(join(project, 'consumer.mjs'), CONSUMER_MJS);
-  const imported = JSON.parse((await run(process.execPath, ['consumer.mjs'], project, env)).trim()) as { id: number; readiness: boolean };
+  const imported = JSON.parse((await run(process.execPath, ['consumer.mjs'], project, env)).trim()) as { id: number; readiness: boolean; applied: number };
   assert.ok(imported.id > 0);
+  assert.equal(imported.applied, migrations.length, 'PACKAGE_MIGRATIONS_DIR is the installed package\'s migrations folder');
   assert.equal(imported.readiness, true, 'the library reads the package migrations: the database is current');
 
   const port = await freePort();
