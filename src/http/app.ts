@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.ts';
 import type { TokenService } from '../security/tokens.ts';
 import type { Store } from '../store.ts';
-import { handleError } from './errors.ts';
+import { failureResponses, handleError, rateLimitedResponse } from './errors.ts';
 import { installJsonParser } from './jsonBody.ts';
 import { installLoadShedding } from './loadShedding.ts';
 import { installOpenApi } from './openapi.ts';
@@ -95,6 +95,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   const rl = opts.rateLimit ?? { max: 600, windowMs: 60_000 };
   await installRateLimit(app, rl, refused);
+  // Every documented route lists the failures any request can meet (the probes are never rate limited).
+  app.addHook('onRoute', (route) => {
+    if (!route.schema?.response) return;
+    const limited = rl.max > 0 && route.url !== '/healthz' && route.url !== '/readyz';
+    route.schema = { ...route.schema, response: { ...failureResponses, ...(limited ? rateLimitedResponse : {}), ...(route.schema.response as object) } };
+  });
   await installOpenApi(app);
   const deps = { store: opts.store, tokens: opts.tokens };
   await app.register(healthRoutes, { ...deps, ...(opts.readyzCacheMs === undefined ? {} : { readyzCacheMs: opts.readyzCacheMs }) });

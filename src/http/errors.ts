@@ -17,6 +17,24 @@ export const errorBodySchema = {
   properties: { code: { type: 'string' }, message: { type: 'string' }, requestId: { type: 'string' } },
 } as const;
 
+const retryAfter = { 'retry-after': { type: 'integer', description: 'Seconds to wait before retrying.' } } as const;
+
+/** The failures every route may answer (documented on each by app.ts). */
+export const failureResponses = {
+  500: { description: 'An unexpected failure (PGP_INTERNAL, PGP_DB_ERROR, …); the log has the details under the request id.', ...errorBodySchema },
+  503: {
+    description: 'Unavailable for now (PGP_OVERLOADED, PGP_DB_UNAVAILABLE, PGP_CIRCUIT_OPEN, PGP_POOL_TIMEOUT, PGP_OUTCOME_UNKNOWN, …): retry after Retry-After.',
+    headers: retryAfter,
+    ...errorBodySchema,
+  },
+  504: { description: 'The request did not finish within its budget (PGP_DEADLINE_EXCEEDED).', ...errorBodySchema },
+} as const;
+
+/** What a rate-limited route answers past the limit. */
+export const rateLimitedResponse = {
+  429: { description: 'Too many requests from this client (PGP_RATE_LIMITED): retry after Retry-After.', headers: retryAfter, ...errorBodySchema },
+} as const;
+
 type AjvIssue = NonNullable<FastifyError['validation']>[number];
 
 /** One schema violation in words that name the field: `title: must NOT have fewer than 1 characters`. */
@@ -53,6 +71,8 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
   const status = e.code === 'PGP_VALIDATION' && (err as FastifyError).statusCode === 415 ? 415 : e.status;
   if (status >= 500 && !COUNTED_NOT_LOGGED.has(e.code)) req.log.error({ err, code: e.code }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="pgpress"');
+  // Every 503 says when to come back (shedding sets its own value first).
+  if (status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   // A 5xx message is written for operators: a connect error names the host, port and user, an
   // internal one the code's state. Clients get the code's catalogued summary; the log (above) has
   // the rest under the same request id.
