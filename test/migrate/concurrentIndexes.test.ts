@@ -70,3 +70,28 @@ test("a failing no-transaction migration leaves another session's CREATE INDEX C
     "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname IN ('other_t_x_idx', 'mig_t_x_key') ORDER BY 1");
   assert.deepEqual(rows, [{ name: 'other_t_x_idx', valid: true }], `the other session's index survives; the migration's own is dropped (${logs.join(' | ')})`);
 });
+
+test("a migration starting while another session builds an index of the same name does not drop that build", async () => {
+  await c.query('CREATE TABLE same_t (x int); INSERT INTO same_t SELECT generate_series(1, 100)');
+  const dir = migrationsDir({
+    '0001_same.sql': '-- pgpress:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS same_t_x_idx ON same_t (x);\n',
+  });
+  await holdOther.query('BEGIN');
+  await holdOther.query('INSERT INTO same_t VALUES (0)');
+  // The other session's build of same_t_x_idx: INVALID (in progress) while holdOther is open.
+  const other = builder.query('CREATE INDEX CONCURRENTLY same_t_x_idx ON same_t (x)');
+  await until('the other build to start', async () => (await builds()) === 1
+    && (await c.query("SELECT 1 FROM pg_class WHERE relname = 'same_t_x_idx'")).rowCount === 1);
+
+  // The runner's start-of-file cleanup must not take it for a killed run's leftover (and try to
+  // drop it): the runner goes on to its own statement, which waits for the other build's lock
+  // and gives up at lock_timeout, to be run again later.
+  const logs: string[] = [];
+  await assert.rejects(migrate({ url, dir, lock: { timeoutMs: 1_000, retries: 0 }, log: (m) => logs.push(m) }),
+    /0001_same\.sql failed at line 2 \(CREATE INDEX CONCURRENTLY.*lock timeout/);
+  assert.deepEqual(logs.filter((l) => /dropped|could not drop/.test(l)), []);
+  await holdOther.query('COMMIT');
+  await other;
+  const { rows } = await c.query<{ valid: boolean }>("SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'same_t_x_idx'::regclass");
+  assert.deepEqual(rows, [{ valid: true }]);
+});
