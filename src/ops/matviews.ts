@@ -27,9 +27,10 @@ export interface MatviewStaleness {
   skips: number;
 }
 
-/** Refreshes one view CONCURRENTLY unless nothing changed and it is younger than maxAgeSeconds; true when it refreshed. */
+/** Refreshes one view CONCURRENTLY (on a Cluster: on its background lane) unless nothing changed and it is younger than maxAgeSeconds; true when it refreshed. */
 export async function refreshMatview(db: Queryable, view: Matview, opts: { force?: boolean; maxAgeSeconds?: number } = {}): Promise<boolean> {
-  const { rows } = await db.query<{ refreshed: boolean }>(refresh, [view, opts.force ?? false, opts.maxAgeSeconds ?? 3600]);
+  // The background lane: a refresh may take long and must not hold a request lane's connection.
+  const { rows } = await db.query<{ refreshed: boolean }>(refresh, [view, opts.force ?? false, opts.maxAgeSeconds ?? 3600], { lane: 'background' });
   return rows[0]!.refreshed;
 }
 
