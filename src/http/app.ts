@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.ts';
 import type { TokenService } from '../security/tokens.ts';
 import type { Store } from '../store.ts';
-import { failureResponses, handleError, rateLimitedResponse } from './errors.ts';
+import { errorHandler, failureResponses, rateLimitedResponse } from './errors.ts';
 import { installJsonParser } from './jsonBody.ts';
 import { installLoadShedding } from './loadShedding.ts';
 import { installOpenApi } from './openapi.ts';
@@ -80,14 +80,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // builds every response object field by field, and V8's JSON.stringify escapes long article
   // bodies faster than fast-json-stringify (14 µs of ~200 µs per article read, measured).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  app.setErrorHandler(handleError);
+
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ code: 'PGP_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.`, requestId: String(req.id) });
   });
   installJsonParser(app);
   // Shed and rate-limited requests: counted (metrics) and summarised here, at most a line per 10 s.
-  const refused = new WarningSummary(app.log, 'requests refused under load (503 shed, 429 rate limited)');
+  const refused = new WarningSummary(app.log, 'requests refused (503 shed or circuit open, 429 rate limited)');
   app.addHook('onClose', async () => refused.flush());
+  app.setErrorHandler(errorHandler(refused));
   installLoadShedding(app, {
     maxEventLoopDelayMs: opts.shedEventLoopDelayMs ?? 100,
     saturated: () => opts.store.saturated(),

@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CATALOGUE } from '../errors/catalogue.ts';
 import { PgpressError, isPgpressError, type ErrorCode } from '../errors/index.ts';
+import type { WarningSummary } from './warningSummary.ts';
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
@@ -61,15 +62,25 @@ function toPgpressError(err: FastifyError | Error): PgpressError {
   return new PgpressError('PGP_INTERNAL', 'Something went wrong on our side; the log has the details.', { cause: err });
 }
 
-// Refusals under load are counted and summarised where they are made (loadShedding.ts): a line
-// each would make the log grow with the overload it reports.
-const COUNTED_NOT_LOGGED: ReadonlySet<string> = new Set(['PGP_OVERLOADED']);
+// Refusals that carry no news are summarised, not logged one by one: a line each would make the
+// log grow with the overload or outage it reports. Shedding counts its own (loadShedding.ts); an
+// open circuit's fail-fast answers are counted here (the failures that opened it were logged).
+const SUMMARISED: Readonly<Partial<Record<ErrorCode, string | null>>> = { PGP_OVERLOADED: null, PGP_CIRCUIT_OPEN: 'circuit_open' };
 
-/** Fastify error handler: catalogued status and body; 5xx logged with the request id. */
-export function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
+/** Fastify error handler: catalogued status and body; 5xx logged with the request id (fail-fast refusals summarised in `refused`). */
+export function errorHandler(refused?: WarningSummary): (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => void {
+  return (err, req, reply) => handleError(err, req, reply, refused);
+}
+
+function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply, refused: WarningSummary | undefined): void {
   const e = toPgpressError(err);
   const status = e.code === 'PGP_VALIDATION' && (err as FastifyError).statusCode === 415 ? 415 : e.status;
-  if (status >= 500 && !COUNTED_NOT_LOGGED.has(e.code)) req.log.error({ err, code: e.code }, 'request failed');
+  const summarised = SUMMARISED[e.code];
+  if (summarised === undefined) {
+    if (status >= 500) req.log.error({ err, code: e.code }, 'request failed');
+  } else if (summarised !== null) {
+    refused?.note(summarised);
+  }
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="pgpress"');
   // Every 503 says when to come back (shedding sets its own value first).
   if (status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { sql } from '../../src/db/sql.ts';
+import { buildApp } from '../../src/http/app.ts';
+import { tokenService } from '../../src/security/tokens.ts';
+import { createStore } from '../../src/store.ts';
+import { freePort } from '../harness/freePort.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { registry } from '../../src/observability/metrics.ts';
 import { captureLogs } from '../harness/captureLogs.ts';
@@ -15,7 +20,7 @@ async function metricValue(name: string): Promise<number> {
 
 const errorsAndSummaries = (lines: Array<Record<string, unknown>>): { errors: unknown[]; summaries: Array<Record<string, unknown>> } => ({
   errors: lines.filter((l) => Number(l.level) >= 50),
-  summaries: lines.filter((l) => l.msg === 'requests refused under load (503 shed, 429 rate limited)'),
+  summaries: lines.filter((l) => l.msg === 'requests refused (503 shed or circuit open, 429 rate limited)'),
 });
 
 test('a burst of shed requests is counted and summarised, not logged one by one as errors', async () => {
@@ -49,4 +54,25 @@ test('a burst of rate-limited requests is counted and summarised', async () => {
   await app.close(); // closing flushes the counts of the burst's tail
   const last = errorsAndSummaries(logs.lines()).summaries.at(-1)!;
   assert.equal(last.total, 34, `the rest of the burst is reported with its count: ${JSON.stringify(last)}`);
+});
+
+test('while a circuit is open, its fail-fast refusals are summarised, not logged one by one', async () => {
+  const port = await freePort();
+  const store = await createStore({ url: `postgres://postgres@127.0.0.1:${port}/none`, pool: { max: 2, acquireTimeoutMs: 500, breaker: { failureThreshold: 2, halfOpenAfterMs: 60_000 } } });
+  const logs = captureLogs();
+  const app = await buildApp({ store, tokens: tokenService(randomBytes(32).toString('hex')), logger: createLogger('info', logs.stream), rateLimit: { max: 0, windowMs: 60_000 }, shedEventLoopDelayMs: 0 });
+  try {
+    const codes: string[] = [];
+    for (let i = 0; i < 40; i++) codes.push((await app.inject('/v1/articles/1')).json().code);
+    const open = codes.filter((c) => c === 'PGP_CIRCUIT_OPEN').length;
+    assert.ok(open >= 30, `the breaker opened: ${codes.join(',')}`);
+    const { errors, summaries } = errorsAndSummaries(logs.lines());
+    assert.ok(errors.length <= codes.length - open, `error lines only for the failures before the circuit opened: ${errors.length}`);
+    assert.equal(summaries.length, 1, 'one summary line');
+  } finally {
+    await app.close();
+    await store.close();
+  }
+  const last = errorsAndSummaries(logs.lines()).summaries.at(-1)!;
+  assert.ok(Number((last.counts as Record<string, number>).circuit_open) >= 29, JSON.stringify(last));
 });
