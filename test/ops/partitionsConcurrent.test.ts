@@ -111,3 +111,39 @@ test('maintenance moves a month out of the default partition while its rows are 
   assert.ok(again.ran);
   for (const t of again.tables) assert.deepEqual([t.created, t.retired, t.movedFromDefault, t.deferred], [[], [], 0, []], t.table);
 });
+
+test('a move whose lock is not granted in time is deferred: its half-made tables dropped, its logging stopped; the next run does it', async () => {
+  const holder = new pg.Client({ connectionString: url });
+  holder.on('error', () => undefined);
+  await holder.connect();
+  const partitions = async (): Promise<string[]> => (await c.query<{ t: string }>(
+    "SELECT relname AS t FROM pg_class WHERE relname ~ '^article_events_p2026_(09|10)$' ORDER BY 1")).rows.map((r) => r.t);
+  try {
+    await c.query("INSERT INTO article_events (article_id, kind, occurred_at) SELECT (SELECT min(id) FROM articles), 'view', '2026-09-10T00:00:00Z'");
+    // A long reader of the default partition: the move's ACCESS EXCLUSIVE waits behind it.
+    await holder.query('BEGIN');
+    await holder.query('SELECT count(*) FROM article_events_default');
+    const later = { ...policy, now: new Date('2026-09-15T00:00:00Z'), lockTimeoutMs: 300 };
+    const report = await maintainPartitions(cluster, later);
+    assert.ok(report.ran);
+    const events = report.tables.find((t) => t.table === 'article_events')!;
+    assert.deepEqual([events.created, events.deferred], [[], ['2026-09-01', '2026-10-01']]);
+    // No half-made month table, and no more logging: the trigger on the default partition is
+    // disabled (dropping it needs the lock the reader holds), the log empty and staying so.
+    assert.deepEqual(await partitions(), []);
+    const trigger = await c.query<{ e: string }>("SELECT tgenabled AS e FROM pg_trigger WHERE tgrelid = 'article_events_default'::regclass AND tgname = 'pgpress_partition_move'");
+    assert.deepEqual(trigger.rows, [{ e: 'D' }]);
+    await c.query("INSERT INTO article_events (article_id, kind, occurred_at) SELECT (SELECT min(id) FROM articles), 'view', '2026-09-11T00:00:00Z'");
+    assert.equal((await c.query('SELECT count(*)::int AS n FROM pgpress_partition_move_log')).rows[0].n, 0);
+    await holder.query('COMMIT');
+    const again = await maintainPartitions(cluster, later);
+    assert.ok(again.ran);
+    assert.deepEqual(again.tables.find((t) => t.table === 'article_events')!.created, ['2026-09-01', '2026-10-01']);
+    assert.deepEqual(await partitions(), ['article_events_p2026_09', 'article_events_p2026_10']);
+    assert.equal((await c.query("SELECT count(*)::int AS n FROM article_events_p2026_09")).rows[0].n, 2);
+    const left = await c.query("SELECT 1 FROM pg_trigger WHERE tgrelid = 'article_events_default'::regclass AND tgname = 'pgpress_partition_move'");
+    assert.equal(left.rowCount, 0, 'the finished move dropped the trigger');
+  } finally {
+    await holder.end();
+  }
+});
