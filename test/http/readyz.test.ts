@@ -2,7 +2,14 @@
 // no more than one check per READYZ_CACHE_MS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { buildApp } from '../../src/http/app.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { tokenService } from '../../src/security/tokens.ts';
+import { createStore } from '../../src/store.ts';
+import { captureLogs } from '../harness/captureLogs.ts';
+import { freePort } from '../harness/freePort.ts';
 import { ADMIN_URL } from '../harness/services.ts';
 import { testApp } from '../harness/testApp.ts';
 
@@ -40,5 +47,20 @@ test('200 concurrent /readyz cost at most two health checks of database work', a
     assert.ok(spent <= 2 * perCheck, `200 probes cost ${spent} transactions; one check costs ${perCheck}`);
   } finally {
     await admin.end();
+  }
+});
+
+test('a crowd of probes while not ready logs "not ready" once per snapshot, not once per probe', async () => {
+  const port = await freePort();
+  const store = await createStore({ url: `postgres://postgres@127.0.0.1:${port}/none`, pool: { max: 2, acquireTimeoutMs: 500 } });
+  const logs = captureLogs();
+  const app = await buildApp({ store, tokens: tokenService(randomBytes(32).toString('hex')), logger: createLogger('warn', logs.stream), readyzCacheMs: 60_000, rateLimit: { max: 0, windowMs: 60_000 }, shedEventLoopDelayMs: 0 });
+  try {
+    const codes = await Promise.all(Array.from({ length: 50 }, () => app.inject('/readyz').then((r) => r.statusCode)));
+    assert.deepEqual(new Set(codes), new Set([503]));
+    assert.equal(logs.lines().filter((l) => l.msg === 'not ready').length, 1);
+  } finally {
+    await app.close();
+    await store.close();
   }
 });
