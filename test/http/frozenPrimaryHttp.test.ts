@@ -64,13 +64,17 @@ test('a frozen primary: HTTP GETs and POSTs answer 503/504 within the request bu
   frozen = true;
   let outcomes: Outcome[];
   try {
-    // Twice: once on connections that were open (sent, then no answer), once more after.
-    outcomes = [...(await Promise.all(requests.map(run))), ...(await Promise.all(requests.map(run)))];
+    // Under load (more requests than pooled connections: some are sent and get no answer, the
+    // rest queue for a connection), then once more after.
+    const load = Array.from({ length: 6 }, () => requests).flat();
+    outcomes = [...(await Promise.all(load.map(run))), ...(await Promise.all(requests.map(run)))];
   } finally {
     pgc.primary.signalAll('SIGCONT');
     frozen = false;
   }
-  t.diagnostic(JSON.stringify(outcomes));
+  const byCode: Record<string, number> = {};
+  for (const o of outcomes) byCode[`${o.status} ${o.code ?? ''}`] = (byCode[`${o.status} ${o.code ?? ''}`] ?? 0) + 1;
+  t.diagnostic(`${outcomes.length} requests: ${JSON.stringify(byCode)}; slowest ${Math.max(...outcomes.map((o) => o.ms))} ms`);
   for (const o of outcomes) {
     assert.ok(o.status === 503 || o.status === 504, `${o.what}: ${o.status} ${o.code ?? ''} after ${o.ms} ms`);
     assert.equal(ERROR_CATALOGUE[o.code as keyof typeof ERROR_CATALOGUE]?.status, o.status, `${o.what}: catalogued ${o.code}`);
