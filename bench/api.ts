@@ -31,6 +31,12 @@ function environments(url: string): Record<Variant, Record<string, string>> {
   };
 }
 
+/** A warm-up run, then the measured one, both at the 16 connections the latencies are reported for. */
+async function warmThenLoad(url: string, paths: string[]): Promise<LoadResult> {
+  await load(url, paths, 16, Math.min(1, SECONDS));
+  return load(url, paths, 16, SECONDS);
+}
+
 /** Full stack ÷ bare for GET by id, lean (ratio) and default (ratio_default), plus latency figures. */
 export async function api(): Promise<Record<string, number>> {
   const db = await benchDatabase();
@@ -58,9 +64,11 @@ export async function api(): Promise<Record<string, number>> {
     const runs = await interleaved(variants, ROUNDS, async (v): Promise<LoadResult> => {
       const server = running[v];
       const before = server.cpuMs();
-      const r = await load(server.url, paths, CONNECTIONS, SECONDS);
-      // The first run of each variant is interleaved()'s warm-up (JIT, prepared statements, pools).
-      if (warm++ >= variants.length) {
+      // The first run of each variant is interleaved()'s warm-up (JIT, prepared statements, pools):
+      // at least a second, even when the measured rounds are shorter.
+      const warmUp = warm++ < variants.length;
+      const r = await load(server.url, paths, CONNECTIONS, warmUp ? Math.max(1, SECONDS) : SECONDS);
+      if (!warmUp) {
         cpu[v].ms += server.cpuMs() - before;
         cpu[v].n += r.total;
       }
@@ -73,8 +81,8 @@ export async function api(): Promise<Record<string, number>> {
     // Feed and search: latency at moderate concurrency, pgpress (lean) only: no bare twin to compare.
     const feedPaths = ['/v1/feed?limit=20', ...TOPICS.slice(0, 4).map((t) => `/v1/feed?limit=20&tag=${encodeURIComponent(t)}`)];
     const searchPaths = TOPICS.slice(0, 8).map((t) => `/v1/search?q=${encodeURIComponent(t)}&limit=10`);
-    const feed = await load(running.lean.url, feedPaths, 16, SECONDS);
-    const search = await load(running.lean.url, searchPaths, 16, SECONDS);
+    const feed = await warmThenLoad(running.lean.url, feedPaths);
+    const search = await warmThenLoad(running.lean.url, searchPaths);
     console.log(`feed p50/p99 ${feed.p50}/${feed.p99} ms (${feed.rps.toFixed(0)} req/s, ${feed.non2xx} non-2xx); search p50/p99 ${search.p50}/${search.p99} ms (${search.rps.toFixed(0)} req/s, ${search.non2xx} non-2xx); 16 connections`);
     const usPerReq = (v: Variant): number => (cpu[v].ms * 1000) / cpu[v].n;
     console.log(`server CPU per request: bare ${usPerReq('bare').toFixed(0)} µs, lean ${usPerReq('lean').toFixed(0)} µs, default ${usPerReq('default').toFixed(0)} µs`);

@@ -28,9 +28,10 @@ async function databasesLike(prefix: string): Promise<string[]> {
 
 for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
   test(`${signal} to a test process running the api benchmark stops its servers and drops its database`, async () => {
-    const parent = spawn(process.execPath, ['--import', 'tsx', 'test/bench/launchBench.ts', 'api'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(process.execPath, ['--import', 'tsx', 'test/bench/launchBench.ts', 'api'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    parent.stderr.on('data', (d: Buffer) => (out += d.toString())); // a killed run's complaints: shown only on failure
     const exited = new Promise((ok) => parent.once('exit', ok));
     let pgid = 0;
     let database = '';
@@ -42,7 +43,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
       });
     } catch (e) {
       parent.kill('SIGKILL');
-      throw e;
+      throw new Error(`${(e as Error).message}\n${out}`);
     }
     parent.kill(signal);
     await exited;
