@@ -1,17 +1,12 @@
-// The bare baselines' query path: pg's fastest correct one, the same the Cluster uses (src/db/
-// cluster.ts send()): a pool connection taken with a callback, a named pg.Query with a callback
-// (a config object costs pg a descriptor copy and a second promise), the connection released in
-// the callback (discarded if the statement failed), one promise for the caller.
+// The bare baselines' query path, pg's fastest correct one: the statement sent as the Cluster sends
+// it (src/db/statement.ts), a named pg.Query with a callback (a config object costs pg a descriptor
+// copy and a second promise); the connection taken with pool.connect's callback form and released
+// in the query's callback (discarded if the statement failed); one promise for the caller.
 import pg from 'pg';
-
-/** A named statement, as src/content/…/queries.ts declare them. */
-export interface NamedSql {
-  readonly name: string;
-  readonly text: string;
-}
+import type { NamedQuery } from '../src/db/sql.ts';
 
 /** Runs q on a connection of pool; resolves with its rows. */
-export function queryRows<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: pg.Pool, q: NamedSql, values: unknown[]): Promise<R[]> {
+export function queryRows<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: pg.Pool, q: NamedQuery, values: unknown[]): Promise<R[]> {
   return new Promise((resolve, reject) => {
     pool.connect((connectError, client, release) => {
       if (connectError || !client) return reject(connectError ?? new Error('no client'));
