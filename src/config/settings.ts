@@ -67,6 +67,10 @@ export const settingsSchema = z.object({
   DB_RYW_WAIT_MS: intIn(0, 60_000).default(200),
   REDIS_URL: redisUrl.optional(),
   REDIS_COMMAND_TIMEOUT_MS: intIn(10, 60_000).default(250),
+  // The cache's change feed LISTENs: it needs a direct connection, never PgBouncer's (unset: DATABASE_URL).
+  CACHE_LISTEN_URL: postgresUrl.optional(),
+  CACHE_CHANGES_POLL_MS: intIn(50, 600_000).default(1_000),
+  CACHE_CHANGES_RETENTION_MS: intIn(60_000, 604_800_000).default(900_000),
   SHUTDOWN_GRACE_MS: intIn(0, 600_000).default(10_000),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   BODY_LIMIT_BYTES: intIn(1024, 104_857_600).default(1_048_576),
@@ -129,6 +133,10 @@ export interface Settings {
   readonly redisUrl: string | undefined;
   /** Every Redis command fails after this many ms (the rate limit then lets the request through). */
   readonly redisCommandTimeoutMs: number;
+  /** The cache change feed's direct URL for LISTEN (non-enumerable: it may hold a password). */
+  readonly cacheListenUrl: string | undefined;
+  /** How often the change feed reads the log without a wake-up, and the log's retention. */
+  readonly cacheChanges: Readonly<{ pollMs: number; retentionMs: number }>;
   readonly shutdownGraceMs: number;
   /** HS256 secret for bearer tokens; unset → generated once under dataDir (see http/jwtSecret.ts). */
   readonly jwtSecret: string | undefined;
@@ -228,6 +236,11 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     replicaUrls: Object.freeze([...(p.DATABASE_REPLICA_URLS ?? [])]),
     redisUrl: p.REDIS_URL,
     redisCommandTimeoutMs: p.REDIS_COMMAND_TIMEOUT_MS,
+    cacheListenUrl: p.CACHE_LISTEN_URL ?? p.DATABASE_URL,
+    cacheChanges: Object.freeze({
+      pollMs: p.CACHE_CHANGES_POLL_MS,
+      retentionMs: p.CACHE_CHANGES_RETENTION_MS,
+    }),
     shutdownGraceMs: p.SHUTDOWN_GRACE_MS,
     jwtSecret: p.JWT_SECRET,
     http: Object.freeze({
@@ -250,6 +263,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   };
   secret(settings, 'databaseUrl');
   secret(settings, 'redisUrl');
+  secret(settings, 'cacheListenUrl');
   secret(settings, 'jwtSecret');
   secret(settings, 'replicaUrls');
   return Object.freeze(settings);
