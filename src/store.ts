@@ -2,7 +2,11 @@
 import { resolve } from 'node:path';
 import { Cluster, type ClusterOptions, type Queryable } from './db/cluster.ts';
 import type { TargetHealth } from './db/health.ts';
-import { inSession, type ConsistencySession } from './db/session.ts';
+import { inSession, newSession, type ConsistencySession } from './db/session.ts';
+import { QueryCache, type QueryCacheOptions } from './cache/queryCache.ts';
+import type { RedisClient } from './cache/l2.ts';
+import { tags } from './cache/types.ts';
+import { articleWriteTags, cachedReads } from './content/cachedReads.ts';
 import { migrationCurrency, readMigrations, type MigrationCurrency, type MigrationFile } from './migrate/index.ts';
 import { createUser, getUser, updateUser, type NewUser, type User, type UserProfilePatch } from './content/users/repository.ts';
 import {
@@ -63,6 +67,8 @@ function withDeadline(db: Queryable, deadline: number | undefined): Queryable {
 /** The storage platform as a library. */
 export interface Store {
   readonly cluster: Cluster;
+  /** The query cache (undefined when caching is off): its invalidate() takes tags from outside writers. */
+  readonly cache: QueryCache | undefined;
   readonly users: {
     create(input: NewUser, ctx?: WriteContext): Promise<User>;
     get(id: number, ctx?: ReadContext): Promise<User>;
@@ -118,6 +124,13 @@ export interface StoreOptions {
   migrationsDir?: string;
   /** EVENTS_RETENTION_MONTHS: events older than the window are refused at ingestion (default 13). */
   eventsRetentionMonths?: number;
+  /** Cache the content reads (article, feed, search, analytics, user): L1 in memory, L2 in `redis` when given. */
+  cache?: StoreCacheOptions;
+}
+
+/** The query cache's settings; the store opens its pub/sub connection from `redis` and closes it. */
+export interface StoreCacheOptions extends Omit<QueryCacheOptions, 'subscriber' | 'redis'> {
+  redis?: RedisClient;
 }
 
 /** Connects to PostgreSQL (lazily: the first query opens a connection) and returns the store. */
@@ -126,29 +139,42 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
   const cluster = new Cluster({ url: opts.url, ...opts.pool, replicaUrls: opts.replicaUrls ?? [] });
   // Writes run in a transaction that carries the actor (SET LOCAL), so audit rows name who acted,
   // and that yields a commit LSN (the read-your-writes token).
-  const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> =>
-    (await cluster.tx(fn, { session: ctx?.session, deadlineMs: remainingMs(ctx?.deadline), ...(ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) }) })).value;
+  const subscriber = opts.cache?.redis?.duplicate();
+  const cache = opts.cache ? new QueryCache({ ...opts.cache, ...(subscriber ? { subscriber } : {}) }) : undefined;
+  // The cache's tags are invalidated only after the transaction committed (tx has returned), with
+  // its commit LSN: never inside it, where a reader could reload the old row before the commit.
+  const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>, tagsOf?: (v: T) => string[]): Promise<T> => {
+    const r = await cluster.tx(fn, { session: ctx?.session, deadlineMs: remainingMs(ctx?.deadline), ...(ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) }) });
+    if (cache && tagsOf) await cache.invalidate(tagsOf(r.value), 'write', r.lsn === '' ? undefined : r.lsn);
+    return r.value;
+  };
   const reader = (ctx: ReadContext | undefined): Queryable => withDeadline(inSession(cluster, ctx?.session), ctx?.deadline);
+  const cached = cache ? cachedReads(cache, (token, deadline) => withDeadline(inSession(cluster, newSession(token)), deadline)) : undefined;
+  const rc = (ctx: ReadContext | undefined): { token?: string; deadline?: number } => ({
+    ...(ctx?.session?.token === undefined ? {} : { token: ctx.session.token }),
+    ...(ctx?.deadline === undefined ? {} : { deadline: ctx.deadline }),
+  });
   const ingest: EventIngestOptions = opts.eventsRetentionMonths === undefined ? {} : { retentionMonths: opts.eventsRetentionMonths };
   return {
     cluster,
+    cache,
     users: {
       create: (input, ctx) => write(ctx, (q) => createUser(q, input)),
-      get: (id, ctx) => getUser(reader(ctx), id),
-      update: (id, patch, ctx) => write(ctx ?? { actorId: id }, (q) => updateUser(q, id, patch)),
+      get: (id, ctx) => (cached ? cached.user(id, rc(ctx)) : getUser(reader(ctx), id)),
+      update: (id, patch, ctx) => write(ctx ?? { actorId: id }, (q) => updateUser(q, id, patch), (u) => [tags.user(u.id)]),
     },
     articles: {
-      create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createArticle(q, input)),
-      get: (id, ctx) => getArticle(reader(ctx), id),
-      getBySlug: (slug, ctx) => getArticleBySlug(reader(ctx), slug),
-      update: (id, v, patch, ctx) => write(ctx, (q) => updateArticleFields(q, id, v, patch, ctx?.check)),
-      publish: (id, v, ctx) => write(ctx, (q) => publish(q, id, v, ctx?.check)),
-      archive: (id, v, ctx) => write(ctx, (q) => archive(q, id, v, ctx?.check)),
+      create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createArticle(q, input), articleWriteTags),
+      get: (id, ctx) => (cached ? cached.article(id, rc(ctx)) : getArticle(reader(ctx), id)),
+      getBySlug: (slug, ctx) => (cached ? cached.articleBySlug(slug, rc(ctx)) : getArticleBySlug(reader(ctx), slug)),
+      update: (id, v, patch, ctx) => write(ctx, (q) => updateArticleFields(q, id, v, patch, ctx?.check), articleWriteTags),
+      publish: (id, v, ctx) => write(ctx, (q) => publish(q, id, v, ctx?.check), articleWriteTags),
+      archive: (id, v, ctx) => write(ctx, (q) => archive(q, id, v, ctx?.check), articleWriteTags),
     },
-    feed: { page: (o, ctx) => feedPage(reader(ctx), o) },
+    feed: { page: (o, ctx) => (cached ? cached.feed(o ?? {}, rc(ctx)) : feedPage(reader(ctx), o)) },
     search: {
-      articles: (text, limit, offset, ctx, filter) => search(reader(ctx), text, limit, offset, filter),
-      similarTitles: (text, limit, ctx) => findSimilarTitles(reader(ctx), text, limit),
+      articles: (text, limit, offset, ctx, filter) => (cached ? cached.search(text, limit, offset, filter, rc(ctx)) : search(reader(ctx), text, limit, offset, filter)),
+      similarTitles: (text, limit, ctx) => (cached ? cached.similarTitles(text, limit, rc(ctx)) : findSimilarTitles(reader(ctx), text, limit)),
     },
     comments: {
       list: (articleId, o, ctx) => listComments(reader(ctx), articleId, o),
@@ -161,10 +187,14 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       counts: (articleId, from, to) => eventCounts(cluster, articleId, from, to),
     },
     analytics: {
-      article: (id, ctx) => getArticleStats(reader(ctx), id),
-      user: (id, ctx) => getUserStats(reader(ctx), id),
-      top: (w, limit, ctx) => topArticles(reader(ctx), w, limit),
-      refresh: (view, o) => refreshMatview(cluster, view, o),
+      article: (id, ctx) => (cached ? cached.articleStats(id, rc(ctx)) : getArticleStats(reader(ctx), id)),
+      user: (id, ctx) => (cached ? cached.userStats(id, rc(ctx)) : getUserStats(reader(ctx), id)),
+      top: (w, limit, ctx) => (cached ? cached.top(w, limit, rc(ctx)) : topArticles(reader(ctx), w, limit)),
+      refresh: async (view, o) => {
+        const refreshed = await refreshMatview(cluster, view, o);
+        if (refreshed) await cache?.invalidate([tags.analytics], 'write');
+        return refreshed;
+      },
       staleness: () => matviewStaleness(cluster),
     },
     async readiness() {
@@ -180,6 +210,10 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       const lane = cluster.lanes.default.stats();
       return lane.waiting > 4 * lane.max;
     },
-    close: () => cluster.close(),
+    close: async () => {
+      await cache?.close();
+      subscriber?.disconnect();
+      await cluster.close();
+    },
   };
 }

@@ -1,0 +1,290 @@
+// The two-tier query cache: cache-aside reads with single-flight, a cross-instance load lease,
+// stale-while-revalidate and read-your-writes; tagged invalidation fanned out over pub/sub.
+import { createHash, randomBytes } from 'node:crypto';
+import { maxLsn } from '../db/lsn.ts';
+import type { Logger } from '../observability/logger.ts';
+import { decodeEntry, encodeEntry, type Entry } from './entry.ts';
+import { L1 } from './l1.ts';
+import { L2, type L2Miss, type RedisClient } from './l2.ts';
+import { covers, fromSortable, sortableLsn } from './lsnOrder.ts';
+import { cacheMetrics, type CacheMetrics } from './metrics.ts';
+import { DEFAULT_TTLS, expiry, type KindTtl } from './ttl.ts';
+import type { CacheKind, Invalidator, InvalidationSource } from './types.ts';
+
+/** How to build a QueryCache. */
+export interface QueryCacheOptions {
+  /** Bound of the in-process tier, in measured bytes. */
+  l1MaxBytes: number;
+  /** The L2 client (commands bounded by a timeout, no offline queue); absent: L1 only. */
+  redis?: RedisClient;
+  /** Keys and channel namespace in Redis (deployments sharing one Redis each use their own). */
+  namespace?: string;
+  /** A second connection for pub/sub (a subscribed connection can run nothing else). */
+  subscriber?: RedisClient;
+  ttls?: Partial<Record<CacheKind, KindTtl>>;
+  /** How long a loading instance holds the lease; others wait at most this long for its entry. */
+  leaseMs?: number;
+  /** After a Redis failure, L2 is skipped this long (then one call probes it). */
+  l2RetryMs?: number;
+  log?: Logger;
+  metrics?: CacheMetrics;
+}
+
+/** One cache-aside read: what to look up, how to load it, what it read. */
+export interface Lookup<T> {
+  kind: CacheKind;
+  /** Everything that changes the answer (the caller builds it; long keys are hashed). */
+  key: string;
+  /** The caller's read-your-writes token: an entry read before it is never served. */
+  token?: string;
+  /** Reads from PostgreSQL at least at `token` (undefined: any fresh-enough server). */
+  load: (token: string | undefined) => Promise<T>;
+  /** Tags of what the value read. */
+  tags: (v: T) => string[];
+  /** False: the value is served but never stored (e.g. a draft). Default: stored. */
+  cacheable?: (v: T) => boolean;
+  /** When the caller stops waiting (Date.now() scale): waiting for another instance's load stops before. */
+  deadline?: number;
+}
+
+interface Flight {
+  token: string | undefined;
+  done: Promise<unknown>;
+}
+
+const POLL_MS = 5;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The query cache (see the file comment). */
+export class QueryCache implements Invalidator {
+  private readonly l1: L1;
+  private readonly l2: L2 | undefined;
+  private readonly redis: RedisClient | undefined;
+  private readonly subscriber: RedisClient | undefined;
+  private readonly ttls: Record<CacheKind, KindTtl>;
+  private readonly leaseMs: number;
+  private readonly l2RetryMs: number;
+  private readonly m: CacheMetrics;
+  private readonly log: Logger | undefined;
+  private readonly flights = new Map<string, Flight>();
+  /** This instance's id on the bus (its own messages are ignored). */
+  private readonly origin = randomBytes(6).toString('hex');
+  /** Newest commit position this instance heard of: loads read at least there. */
+  private floor: string | undefined;
+  /** L2 is skipped until then after a failure (a frozen Redis must not hold every miss). */
+  private l2DownUntil = 0;
+  private probing = false;
+  /** Invalidations that could not reach Redis: sent again once it answers. */
+  private readonly pending = new Set<string>();
+  private pendingOverflow = false;
+  private readonly removeSource: () => void;
+  private closed = false;
+
+  constructor(opts: QueryCacheOptions) {
+    this.l1 = new L1(opts.l1MaxBytes);
+    this.redis = opts.redis;
+    this.l2 = opts.redis ? new L2(opts.redis, opts.namespace) : undefined;
+    this.subscriber = opts.subscriber;
+    this.ttls = { ...DEFAULT_TTLS, ...opts.ttls };
+    this.leaseMs = opts.leaseMs ?? 2_000;
+    this.l2RetryMs = opts.l2RetryMs ?? 1_000;
+    this.m = opts.metrics ?? cacheMetrics();
+    this.log = opts.log;
+    this.removeSource = this.m.addSource({ l1Bytes: () => this.l1.bytes(), l2Bytes: () => (this.l2Usable() ? this.l2!.usedBytes() : Promise.resolve(undefined)) });
+    if (this.subscriber) this.listen(this.subscriber);
+  }
+
+  /** Cache-aside read: L1, then L2, then PostgreSQL (once per key across instances). */
+  async get<T>(l: Lookup<T>): Promise<T> {
+    const key = l.key.length > 200 ? `h:${createHash('sha256').update(l.key).digest('base64url')}` : l.key;
+    const e = this.l1.get(key) as Entry<T> | undefined;
+    if (e && covers(e.lsn, l.token)) {
+      const now = Date.now();
+      if (now < e.fresh) {
+        this.m.hits.inc({ kind: l.kind, tier: 'l1' });
+        return e.v;
+      }
+      if (now < e.stale) {
+        this.m.staleServed.inc({ kind: l.kind });
+        if (!this.flights.has(key)) void this.flight(key, l, true).catch(() => undefined);
+        return e.v;
+      }
+    }
+    const f = this.flights.get(key);
+    if (f && covers(f.token ?? '', l.token)) {
+      this.m.hits.inc({ kind: l.kind, tier: 'inflight' });
+      return f.done as Promise<T>;
+    }
+    return this.flight(key, l, false);
+  }
+
+  /** One load of key shared by every caller in this process that arrives while it runs. */
+  private flight<T>(key: string, l: Lookup<T>, reload: boolean): Promise<T> {
+    const done = this.fetch(key, l, reload).finally(() => {
+      if (this.flights.get(key)?.done === done) this.flights.delete(key);
+    });
+    this.flights.set(key, { token: l.token, done });
+    return done;
+  }
+
+  private async fetch<T>(key: string, l: Lookup<T>, reload: boolean): Promise<T> {
+    const startedAt = Date.now();
+    let miss: L2Miss | undefined;
+    if (this.l2Usable()) {
+      try {
+        const got = await this.l2!.getOrLease(key, this.origin, this.leaseMs);
+        this.l2Answered();
+        if (Buffer.isBuffer(got)) {
+          const e = decodeEntry<T>(got);
+          if (e && !reload && covers(e.lsn, l.token) && Date.now() < e.fresh) {
+            this.m.hits.inc({ kind: l.kind, tier: 'l2' });
+            this.l1.set(key, e, got.length, startedAt);
+            return e.v;
+          }
+          // Stale or older than the caller's token: load (the lease is not taken: rare).
+        } else {
+          miss = got;
+          if (!miss.leader) {
+            const e = await this.awaitLeader<T>(key, l);
+            if (e) {
+              this.m.hits.inc({ kind: l.kind, tier: 'l2' });
+              this.l1.set(key, e.entry, e.bytes, startedAt);
+              return e.entry.v;
+            }
+          }
+        }
+      } catch (err) {
+        this.l2Failed(err);
+      }
+    }
+    this.m.misses.inc({ kind: l.kind });
+    const token = maxLsn(maxLsn(l.token, this.floor), miss ? fromSortable(miss.floor) : undefined);
+    const v = await l.load(token);
+    if (l.cacheable?.(v) === false || this.closed) return v;
+    const now = Date.now();
+    const entry: Entry<T> = { v, lsn: token ?? '', tags: l.tags(v), ...expiry(this.ttls[l.kind], now) };
+    const bytes = encodeEntry(entry);
+    this.l1.set(key, entry, bytes.length, startedAt);
+    if (miss && this.l2Usable()) {
+      // Not awaited: the caller has its answer; waiters on other instances poll for this entry.
+      this.l2!.set(key, bytes, entry.tags, miss.seq, Math.max(1, entry.stale - now)).then(() => this.l2Answered(), (err) => this.l2Failed(err));
+    }
+    return v;
+  }
+
+  /** Waits for the lease holder's entry (until the lease or the caller's deadline runs out). */
+  private async awaitLeader<T>(key: string, l: Lookup<T>): Promise<{ entry: Entry<T>; bytes: number } | undefined> {
+    const until = Math.min(Date.now() + this.leaseMs, (l.deadline ?? Infinity) - 50);
+    while (Date.now() < until && this.l2Usable()) {
+      await sleep(POLL_MS);
+      const buf = await this.l2!.get(key);
+      if (!buf) continue;
+      const e = decodeEntry<T>(buf);
+      if (e && covers(e.lsn, l.token)) return { entry: e, bytes: buf.length };
+      return undefined;
+    }
+    return undefined;
+  }
+
+  /** See Invalidator.invalidate. */
+  async invalidate(tags: readonly string[], source: InvalidationSource, lsn?: string): Promise<void> {
+    if (tags.length === 0) return;
+    this.m.invalidations.inc({ source }, tags.length);
+    this.floor = maxLsn(this.floor, lsn);
+    this.l1.invalidate(tags);
+    if (source === 'remote' || !this.l2) return;
+    await this.publish(tags, lsn);
+  }
+
+  private async publish(tags: readonly string[], lsn: string | undefined): Promise<void> {
+    const message = JSON.stringify({ o: this.origin, t: tags, l: lsn ?? '' });
+    if (this.l2Usable()) {
+      try {
+        await this.l2!.invalidate(tags, sortableLsn(lsn), message);
+        this.l2Answered();
+        return;
+      } catch (err) {
+        this.l2Failed(err);
+      }
+    }
+    // Kept for when Redis answers again: until then other instances' entries live at most their TTL.
+    for (const t of tags) this.pending.add(t);
+    if (this.pending.size > 10_000) {
+      this.pending.clear();
+      this.pendingOverflow = true;
+    }
+  }
+
+  private listen(sub: RedisClient): void {
+    let connectedBefore = false;
+    sub.on('message', (channel: string, raw: string) => {
+      if (channel !== this.l2!.channel) return;
+      try {
+        const msg = JSON.parse(raw) as { o: string; t: string[]; l: string; all?: boolean };
+        if (msg.o === this.origin) return;
+        if (msg.all) {
+          this.l1.clear();
+          return;
+        }
+        void this.invalidate(msg.t, 'remote', msg.l === '' ? undefined : msg.l);
+      } catch {
+        // Not ours: ignore.
+      }
+    });
+    const subscribe = (): void => {
+      void sub.subscribe(this.l2!.channel).catch((err: unknown) => this.log?.warn({ err: (err as Error).message }, 'cache: cannot subscribe to invalidations yet'));
+    };
+    sub.on('ready', () => {
+      // Messages published while this connection was down are lost: start L1 afresh.
+      if (connectedBefore) this.l1.clear();
+      connectedBefore = true;
+      subscribe();
+    });
+    sub.on('error', () => undefined);
+    if (sub.status === 'ready') {
+      connectedBefore = true;
+      subscribe();
+    }
+  }
+
+  /** True when L2 exists, is connected and is not in its back-off after a failure (one probe at a time then). */
+  private l2Usable(): boolean {
+    if (!this.l2 || this.closed || this.redis!.status !== 'ready') return false;
+    if (this.l2DownUntil === 0) return true;
+    // After a failure: skipped until the back-off ends, then one caller probes while the rest skip.
+    if (Date.now() < this.l2DownUntil || this.probing) return false;
+    this.probing = true;
+    return true;
+  }
+
+  private l2Answered(): void {
+    this.probing = false;
+    this.l2DownUntil = 0;
+    if (this.pending.size > 0 || this.pendingOverflow) void this.flushPending();
+  }
+
+  private l2Failed(err: unknown): void {
+    this.m.l2Errors.inc();
+    this.probing = false;
+    this.l2DownUntil = Date.now() + this.l2RetryMs;
+    this.log?.debug({ err: (err as Error).message }, 'cache: redis failed; L2 skipped for a while');
+  }
+
+  private async flushPending(): Promise<void> {
+    const tags = [...this.pending];
+    const all = this.pendingOverflow;
+    this.pending.clear();
+    this.pendingOverflow = false;
+    if (all) {
+      await this.redis!.publish(this.l2!.channel, JSON.stringify({ o: this.origin, t: [], l: '', all: true })).catch(() => undefined);
+    }
+    if (tags.length > 0) await this.publish(tags, undefined);
+  }
+
+  /** Stops listening; the Redis clients belong to the caller. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.removeSource();
+    if (this.subscriber) await this.subscriber.unsubscribe(this.l2!.channel).catch(() => undefined);
+  }
+}
