@@ -87,10 +87,13 @@ export async function api(): Promise<Record<string, number>> {
     const usPerReq = (v: Variant): number => (cpu[v].ms * 1000) / cpu[v].n;
     console.log(`server CPU per request: bare ${usPerReq('bare').toFixed(0)} µs, lean ${usPerReq('lean').toFixed(0)} µs, default ${usPerReq('default').toFixed(0)} µs`);
     const rps = (v: Variant): number[] => measured(v).map((x) => x.rps);
-    const errors = variants.flatMap(measured).reduce((n, x) => n + x.errors + x.non2xx, 0);
+    // The default configuration sheds (503 + Retry-After) when the event loop lags: on a loaded
+    // machine that is its documented behaviour, reported as default_shed, not as an error.
+    const shed = measured('default').reduce((n, x) => n + x.shed, 0);
+    const errors = variants.flatMap(measured).reduce((n, x) => n + x.errors + x.non2xx, 0) - shed;
     console.log(
       `GET /v1/articles/:id  bare: ${median(rps('bare')).toFixed(0)} req/s   lean: ${median(rps('lean')).toFixed(0)} req/s   default: ${median(rps('default')).toFixed(0)} req/s   ` +
-        `(${CONNECTIONS} connections, pool ${POOL}, medians of ${ROUNDS} interleaved ${SECONDS} s rounds, ${errors} errors)`,
+        `(${CONNECTIONS} connections, pool ${POOL}, medians of ${ROUNDS} interleaved ${SECONDS} s rounds, ${errors} errors, ${shed} shed by default)`,
     );
     return {
       // Medians of per-round ratios: each round's variants ran back to back under the same machine load.
@@ -110,6 +113,7 @@ export async function api(): Promise<Record<string, number>> {
       feed_p99_ms: feed.p99,
       search_p50_ms: search.p50,
       search_p99_ms: search.p99,
+      default_shed: shed,
       errors: errors + feed.errors + feed.non2xx + search.errors + search.non2xx,
     };
   } finally {

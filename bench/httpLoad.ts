@@ -60,6 +60,8 @@ export interface LoadResult {
   p99: number;
   errors: number;
   non2xx: number;
+  /** 503 answers (load shedding, when the server has it on): counted in non2xx too. */
+  shed: number;
 }
 
 /** One request of a mixed load. */
@@ -88,5 +90,6 @@ export async function loadMix(base: string, next: () => LoadRequest, connections
 }
 
 function summary(result: autocannon.Result): LoadResult {
-  return { rps: result.requests.average, total: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+  const shed = result.statusCodeStats?.['503']?.count ?? 0;
+  return { rps: result.requests.average, total: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx, shed };
 }
