@@ -8,6 +8,7 @@ import { doctorCommand } from './doctor.ts';
 import { tokenCommand } from './token.ts';
 import { seedCommand } from './seed.ts';
 import { maintainCommand } from './maintain.ts';
+import { tuneCommand } from './tune.ts';
 import { migrateEventsCommand } from './migrateEvents.ts';
 
 // A reader that stops early (`pgpress migrate status | head`) closes the pipe. The command still
@@ -35,6 +36,7 @@ program
   .action((opts: { user: string; role: string; ttl: string }) => tokenCommand(loadSettings(), opts));
 seedCommand(program, loadSettings);
 maintainCommand(program, loadSettings);
+tuneCommand(program, loadSettings);
 migrateEventsCommand(program, loadSettings);
 program.command('doctor').description('check the database and the migrations, and print what is wrong').action(() => doctorCommand(loadSettings()));
 
