@@ -24,3 +24,11 @@ export function expiry(ttl: KindTtl, now: number, random: () => number = Math.ra
   const fresh = now + Math.round(ttl.freshMs * (1 - JITTER * random()));
   return { fresh, stale: fresh + ttl.staleMs };
 }
+
+/** The per-kind windows from the two settings: content (articles, users) and lists (feed, search, analytics). */
+export function ttlsFrom(contentMs: number, listMs: number): Record<CacheKind, KindTtl> {
+  const content = { freshMs: contentMs, staleMs: Math.round(contentMs / 10) };
+  const list = { freshMs: listMs, staleMs: Math.round(listMs / 6) };
+  // Analytics change only when a matview refreshes: serving the previous answer a while longer is harmless.
+  return { article: content, user: content, feed: list, search: list, analytics: { freshMs: listMs, staleMs: listMs } };
+}

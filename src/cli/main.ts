@@ -10,6 +10,8 @@ import { seedCommand } from './seed.ts';
 import { maintainCommand } from './maintain.ts';
 import { tuneCommand } from './tune.ts';
 import { migrateEventsCommand } from './migrateEvents.ts';
+import { schedulerCommand } from './scheduler.ts';
+import { jobsCommand } from './jobs.ts';
 
 // A reader that stops early (`pgpress migrate status | head`) closes the pipe. The command still
 // finishes its work — a migration is not cut short by its output — and keeps its exit code; what
@@ -38,6 +40,8 @@ seedCommand(program, loadSettings);
 maintainCommand(program, loadSettings);
 tuneCommand(program, loadSettings);
 migrateEventsCommand(program, loadSettings);
+schedulerCommand(program, loadSettings);
+jobsCommand(program, loadSettings);
 program.command('doctor').description('check the database and the migrations, and print what is wrong').action(() => doctorCommand(loadSettings()));
 
 try {

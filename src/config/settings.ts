@@ -67,6 +67,10 @@ export const settingsSchema = z.object({
   DB_RYW_WAIT_MS: intIn(0, 60_000).default(200),
   REDIS_URL: redisUrl.optional(),
   REDIS_COMMAND_TIMEOUT_MS: intIn(10, 60_000).default(250),
+  CACHE_ENABLED: bool.default('true'),
+  CACHE_L1_MAX_BYTES: intIn(0, 17_179_869_184).default(67_108_864),
+  CACHE_CONTENT_TTL_MS: intIn(1_000, 86_400_000).default(300_000),
+  CACHE_LIST_TTL_MS: intIn(1_000, 86_400_000).default(60_000),
   // The cache's change feed LISTENs: it needs a direct connection, never PgBouncer's (unset: DATABASE_URL).
   CACHE_LISTEN_URL: postgresUrl.optional(),
   CACHE_CHANGES_POLL_MS: intIn(50, 600_000).default(1_000),
@@ -133,6 +137,8 @@ export interface Settings {
   readonly redisUrl: string | undefined;
   /** Every Redis command fails after this many ms (the rate limit then lets the request through). */
   readonly redisCommandTimeoutMs: number;
+  /** The query cache: L1 bound in bytes; fresh TTLs of articles and users (content) and of feed, search and analytics (lists). */
+  readonly cache: { readonly enabled: boolean; readonly l1MaxBytes: number; readonly contentTtlMs: number; readonly listTtlMs: number };
   /** The cache change feed's direct URL for LISTEN (non-enumerable: it may hold a password). */
   readonly cacheListenUrl: string | undefined;
   /** How often the change feed reads the log without a wake-up, and the log's retention. */
@@ -236,6 +242,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     replicaUrls: Object.freeze([...(p.DATABASE_REPLICA_URLS ?? [])]),
     redisUrl: p.REDIS_URL,
     redisCommandTimeoutMs: p.REDIS_COMMAND_TIMEOUT_MS,
+    cache: Object.freeze({ enabled: p.CACHE_ENABLED && p.CACHE_L1_MAX_BYTES > 0, l1MaxBytes: p.CACHE_L1_MAX_BYTES, contentTtlMs: p.CACHE_CONTENT_TTL_MS, listTtlMs: p.CACHE_LIST_TTL_MS }),
     cacheListenUrl: p.CACHE_LISTEN_URL ?? p.DATABASE_URL,
     cacheChanges: Object.freeze({
       pollMs: p.CACHE_CHANGES_POLL_MS,

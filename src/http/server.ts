@@ -12,6 +12,7 @@ import { resolveJwtSecret } from '../security/jwtSecret.ts';
 import { tokenService } from '../security/tokens.ts';
 import { buildApp } from './app.ts';
 import { connectRedis } from './redisClient.ts';
+import { ttlsFrom } from '../cache/ttl.ts';
 
 /** A running service. */
 export interface RunningServer {
@@ -19,6 +20,8 @@ export interface RunningServer {
   readonly url: string;
   readonly app: FastifyInstance;
   readonly store: Store;
+  /** The primary's URL (DATABASE_URL or the embedded server's), for the scheduler's leader-lock connection. */
+  readonly databaseUrl: string;
   /** Drains HTTP (up to the grace period), closes pools, stops an embedded PostgreSQL. */
   close(): Promise<void>;
 }
@@ -45,13 +48,15 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       const applied = await migrate({ url, dir, wait: true, lock: settings.migrateLock, log: (m) => logger.info({ component: 'migrate' }, m) });
       logger.info({ applied: applied.length }, 'migrations current');
     }
-    store = await createStore({
-      url, replicaUrls: settings.replicaUrls, pool: settings.pool, migrationsDir: dir, eventsRetentionMonths: settings.maintenance.eventsRetentionMonths,
-    });
-    const tokens = tokenService(resolveJwtSecret(settings.jwtSecret, settings.dataDir));
     if (settings.redisUrl !== undefined) {
       redis = await connectRedis(settings.redisUrl, settings.redisCommandTimeoutMs, logger);
     }
+    const { enabled, l1MaxBytes, contentTtlMs, listTtlMs } = settings.cache;
+    store = await createStore({
+      url, replicaUrls: settings.replicaUrls, pool: settings.pool, migrationsDir: dir, eventsRetentionMonths: settings.maintenance.eventsRetentionMonths,
+      ...(enabled ? { cache: { l1MaxBytes, ttls: ttlsFrom(contentTtlMs, listTtlMs), log: logger, ...(redis ? { redis } : {}) } } : {}),
+    });
+    const tokens = tokenService(resolveJwtSecret(settings.jwtSecret, settings.dataDir));
     const app = await buildApp({
       store,
       tokens,
@@ -89,6 +94,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       url: `http://${settings.host}:${port}`,
       app,
       store: openStore,
+      databaseUrl: url,
       close: () => (closing ??= shutdown(app, openStore, openRedis, openEmbedded, settings.shutdownGraceMs, logger)),
     };
   } catch (e) {

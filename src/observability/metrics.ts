@@ -109,3 +109,32 @@ export function httpMetrics(): HttpMetrics {
     rateLimitFailures: new Counter({ name: 'pgpress_http_rate_limit_failures_total', help: 'Rate-limit checks that failed (Redis slow or down) and let the request through.', registers: [registry] }),
   });
 }
+
+/** The scheduler's metrics: per job (a fixed set of names), and whether this instance leads. */
+export interface JobMetrics {
+  /** Runs by job and outcome (ok, skipped, failed). */
+  runs: Counter<'job' | 'outcome'>;
+  failures: Counter<'job'>;
+  duration: Histogram<'job'>;
+  lastSuccess: Gauge<'job'>;
+  /** 1 while this instance holds the scheduler's leader lock. */
+  leader: Gauge;
+}
+
+/** Creates and registers the job metrics in reg. */
+export function createJobMetrics(reg: Registry): JobMetrics {
+  return {
+    runs: new Counter({ name: 'pgpress_job_runs_total', help: 'Scheduled job runs by job and outcome (ok, skipped, failed).', labelNames: ['job', 'outcome'], registers: [reg] }),
+    failures: new Counter({ name: 'pgpress_job_failures_total', help: 'Scheduled job runs that failed, by job.', labelNames: ['job'], registers: [reg] }),
+    duration: new Histogram({ name: 'pgpress_job_duration_seconds', help: 'Duration of scheduled job runs, by job.', labelNames: ['job'], buckets: [0.01, 0.1, 0.5, 1, 5, 30, 120, 600, 3600], registers: [reg] }),
+    lastSuccess: new Gauge({ name: 'pgpress_job_last_success_timestamp_seconds', help: 'Unix time of the last successful run of each job (by this instance).', labelNames: ['job'], registers: [reg] }),
+    leader: new Gauge({ name: 'pgpress_scheduler_leader', help: '1 while this instance is the scheduler leader, else 0.', registers: [reg] }),
+  };
+}
+
+let defaultJobs: JobMetrics | undefined;
+
+/** The job metrics in the process registry (created on first use). */
+export function jobMetrics(): JobMetrics {
+  return (defaultJobs ??= createJobMetrics(registry));
+}

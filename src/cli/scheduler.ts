@@ -1,0 +1,30 @@
+// `pgpress scheduler`: the maintenance scheduler alone (no HTTP), until SIGINT or SIGTERM.
+import type { Command } from 'commander';
+import type { Settings } from '../config/settings.ts';
+import { Cluster } from '../db/cluster.ts';
+import { createLogger } from '../observability/logger.ts';
+import { startScheduler } from '../ops/scheduler/index.ts';
+import { databaseUrlFor } from './databaseUrl.ts';
+
+/** Adds the scheduler command to the program. */
+export function schedulerCommand(program: Command, settings: () => Settings): void {
+  program
+    .command('scheduler')
+    .description('run the maintenance jobs on their schedule (one leader among all instances) without the HTTP API')
+    .action(async () => {
+      const s = settings();
+      const logger = createLogger(s.logLevel);
+      const { url, release } = await databaseUrlFor(s);
+      const cluster = new Cluster({ url, ...s.pool });
+      const scheduler = startScheduler(s, cluster, url, logger);
+      logger.info('scheduler started');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await scheduler.stop();
+      await cluster.close();
+      await release();
+      logger.info('scheduler stopped');
+    });
+}
