@@ -13,4 +13,5 @@ export const scenarios: Record<string, Scenario> = {
   cluster: clusterBench,
   soak,
   metaFilters: async () => (await import('./metaFilters.ts')).metaFilters(),
+  tune: async () => (await import('./tune.ts')).tuneBench(),
 };
