@@ -76,16 +76,26 @@ test('maintenance moves a month out of the default partition while its rows are 
     }
   })();
 
+  // A move whose locks are not granted within lock_timeout, or that loses a deadlock three times,
+  // is deferred to the next run by design; on a starved machine (a full `npm test` beside other
+  // work) that happened under this write load. Correctness is what is tested here: runs repeat,
+  // with the writes going on, until one moves the month (five at most).
   let report;
+  const deferrals: string[][] = [];
   try {
-    report = await maintainPartitions(cluster, policy);
+    for (let run = 0; run < 5; run++) {
+      report = await maintainPartitions(cluster, policy);
+      assert.ok(report.ran);
+      const deferred = report.tables.find((t) => t.table === 'article_events')!.deferred;
+      if (deferred.length === 0) break;
+      deferrals.push(deferred);
+    }
   } finally {
     stop = true;
     await Promise.all([deletes, lates]);
   }
-  assert.ok(report.ran);
-  const events = report.tables.find((t) => t.table === 'article_events')!;
-  assert.deepEqual(events.deferred, []);
+  const events = report!.tables.find((t) => t.table === 'article_events')!;
+  assert.deepEqual(events.deferred, [], `deferred in each of ${deferrals.length + 1} runs`);
   assert.ok(events.created.includes('2026-05-01'), `created ${events.created.join(', ')}`);
   assert.ok(deletedArticles >= 3 && deletedUsers >= 3 && lateInserted >= 20,
     `the writes ran alongside: ${deletedArticles} articles, ${deletedUsers} users deleted, ${lateInserted} late rows`);
