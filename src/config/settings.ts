@@ -83,6 +83,10 @@ export const settingsSchema = z.object({
   SHED_EVENT_LOOP_DELAY_MS: intIn(0, 60_000).default(100),
   HTTP_REQUEST_BUDGET_MS: intIn(100, 600_000).default(10_000),
   READYZ_CACHE_MS: intIn(0, 60_000).default(1_000),
+  METRICS_PORT: intIn(0, 65535).default(0),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_DB_CACHE_MS: intIn(0, 600_000).default(10_000),
+  METRICS_STATEMENTS_TOP_K: intIn(1, 500).default(20),
   TRUST_PROXY: z
     .string()
     .transform((v): boolean | number | string[] => {
@@ -161,6 +165,8 @@ export interface Settings {
     readonly trustProxy: boolean | number | string[];
   };
   /** Partition maintenance (`pgpress maintain`); retention 0 keeps every month. */
+  /** GET /metrics: its own port (0: on the API), bearer token (hidden from printing), database figures' cache, statements kept. */
+  readonly metrics: { readonly port: number; readonly token: string | undefined; readonly dbCacheMs: number; readonly statementsTopK: number };
   readonly maintenance: {
     readonly monthsAhead: number;
     readonly eventsRetentionMonths: number;
@@ -200,7 +206,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (!result.success) {
     const problems = result.error.issues.map((i) => {
       const name = String(i.path[0]);
-      const shown = /URLS?$/.test(name) ? (input[name] ?? '').split(',').map(redactUrl).join(',') : /SECRET/.test(name) ? '<hidden>' : JSON.stringify(input[name]);
+      const shown = /URLS?$/.test(name) ? (input[name] ?? '').split(',').map(redactUrl).join(',') : /SECRET|TOKEN/.test(name) ? '<hidden>' : JSON.stringify(input[name]);
       return `${name}=${shown}: ${i.message}`;
     });
     throw new PgpressError('PGP_CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -259,6 +265,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       readyzCacheMs: p.READYZ_CACHE_MS,
       trustProxy: p.TRUST_PROXY,
     }),
+    metrics: Object.freeze(secret({ port: p.METRICS_PORT, token: p.METRICS_TOKEN, dbCacheMs: p.METRICS_DB_CACHE_MS, statementsTopK: p.METRICS_STATEMENTS_TOP_K }, 'token')),
     maintenance: Object.freeze({
       monthsAhead: p.PARTITION_MONTHS_AHEAD,
       eventsRetentionMonths: p.EVENTS_RETENTION_MONTHS,

@@ -65,7 +65,9 @@ export class RetryLoop {
             pg: { sqlstate: state },
           });
         }
-        throw fromPgError(error);
+        const failed = fromPgError(error);
+        if (failed.code === 'PGP_DEADLINE_EXCEEDED') this.metrics.deadlineExceeded.inc({ target });
+        throw failed;
       }
     }
   }

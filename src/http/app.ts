@@ -13,6 +13,8 @@ import { WarningSummary } from './warningSummary.ts';
 import { installRequestBudget } from './requestBudget.ts';
 import { installRequestContext } from './requestContext.ts';
 export { LSN_HEADER } from './requestContext.ts';
+import { installHttpMetrics } from '../observability/httpMetricsHooks.ts';
+import { installMetrics, type MetricsOptions } from './routes/metrics.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { commentRoutes } from './routes/comments.ts';
 import { engagementRoutes } from './routes/engagement.ts';
@@ -37,6 +39,8 @@ export interface AppOptions {
   readyzCacheMs?: number;
   /** Fastify's trustProxy (TRUST_PROXY): req.ip, the rate limit's key, is then the forwarded client. */
   trustProxy?: boolean | number | string[];
+  /** GET /metrics: on its own port and/or behind a token (METRICS_*); default on the API, open. */
+  metrics?: MetricsOptions;
 }
 
 /** Trusts the nearest `hops` proxies: X-Forwarded-For is read back that many entries. */
@@ -61,6 +65,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // One access line per request (onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // First: requests refused by a later onRequest hook (shed, rate limited) are measured too.
+  installHttpMetrics(app);
   // Per-request hooks take callbacks, not async functions: one promise less each, on every request.
   if (opts.logger && opts.logger.isLevelEnabled('info')) {
     app.addHook('onResponse', (req, reply, done) => {
@@ -92,6 +98,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installLoadShedding(app, {
     maxEventLoopDelayMs: opts.shedEventLoopDelayMs ?? 100,
     saturated: () => opts.store.saturated(),
+    // A scrape under load is when the figures matter; it reads the database from a cache.
+    exempt: ['/healthz', '/metrics'],
     refused,
   });
   const rl = opts.rateLimit ?? { max: 600, windowMs: 60_000 };
@@ -110,5 +118,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(feedRoutes, deps);
   await app.register(commentRoutes, deps);
   await app.register(engagementRoutes, deps);
+  await installMetrics(app, { ...opts.metrics, store: opts.store });
   return app;
 }

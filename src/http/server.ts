@@ -71,6 +71,13 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       shedEventLoopDelayMs: settings.http.shedEventLoopDelayMs,
       trustProxy: settings.http.trustProxy,
       readyzCacheMs: settings.http.readyzCacheMs,
+      metrics: {
+        port: settings.metrics.port,
+        host: settings.host,
+        token: settings.metrics.token,
+        dbCacheMs: settings.metrics.dbCacheMs,
+        statementsTopK: settings.metrics.statementsTopK,
+      },
       requestBudgetMs: settings.http.requestBudgetMs,
     });
     try {

@@ -1,13 +1,13 @@
-// The process's one prom-client registry and the database metrics registered in it. Exposing
-// the registry over HTTP is the monitoring issue's job; collectors here only fill it.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// The process's one prom-client registry and the application metrics registered in it; GET
+// /metrics (src/http/routes/metrics.ts) serves it with the database collectors' registry.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The registry every pgpress metric lives in. */
 export const registry = new Registry();
 
 /** Something that reports pool and replica figures when metrics are scraped (a Cluster). */
 export interface DbMetricsSource {
-  lanes(): { target: string; lane: string; inUse: number; idle: number; waiting: number }[];
+  lanes(): { target: string; lane: string; max?: number; inUse: number; idle: number; waiting: number }[];
   targets(): { target: string; breaker: 'closed' | 'open' | 'half-open'; lagSeconds: number | undefined }[];
 }
 
@@ -18,6 +18,8 @@ export interface DbMetrics {
   retries: Counter<'target' | 'kind'>;
   leaks: Counter<'target' | 'lane'>;
   outcomeUnknown: Counter<'target'>;
+  /** Calls that failed with PGP_DEADLINE_EXCEEDED. */
+  deadlineExceeded: Counter<'target'>;
   /** Adds a live source (returns a function that removes it). */
   addSource(s: DbMetricsSource): () => void;
 }
@@ -41,6 +43,16 @@ export function createDbMetrics(reg: Registry): DbMetrics {
           this.set({ target: l.target, lane: l.lane, state: 'waiting' }, l.waiting);
         }
       }
+    },
+  });
+  new Gauge({
+    name: 'pgpress_db_pool_utilisation_ratio',
+    help: 'Connections in use per target and lane as a share (0-1) of the lane\'s maximum.',
+    labelNames: ['target', 'lane'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const s of sources) for (const l of s.lanes()) if (l.max) this.set({ target: l.target, lane: l.lane }, l.inUse / l.max);
     },
   });
   new Gauge({
@@ -75,6 +87,7 @@ export function createDbMetrics(reg: Registry): DbMetrics {
     retries: new Counter({ name: 'pgpress_db_retries_total', help: 'Retries per target by kind (connection, contention).', labelNames: ['target', 'kind'], registers: [reg] }),
     leaks: new Counter({ name: 'pgpress_db_connection_leaks_total', help: 'Connections held past the leak threshold.', labelNames: ['target', 'lane'], registers: [reg] }),
     outcomeUnknown: new Counter({ name: 'pgpress_db_outcome_unknown_total', help: 'Writes whose connection failed with the outcome unknown.', labelNames: ['target'], registers: [reg] }),
+    deadlineExceeded: new Counter({ name: 'pgpress_db_deadline_exceeded_total', help: 'Calls that failed with PGP_DEADLINE_EXCEEDED, per target.', labelNames: ['target'], registers: [reg] }),
     addSource(s) {
       sources.add(s);
       return () => sources.delete(s);
@@ -97,6 +110,12 @@ export interface HttpMetrics {
   rateLimited: Counter;
   /** Rate-limit checks that failed (Redis slow or down) and let the request through. */
   rateLimitFailures: Counter;
+  /** Request durations by route template, method and status class. */
+  requestDuration: Histogram<'method' | 'route' | 'status_class'>;
+  /** Requests being handled. */
+  inFlight: Gauge;
+  /** Requests answered 504 (PGP_DEADLINE_EXCEEDED). */
+  deadlineExceeded: Counter;
 }
 
 let defaultHttp: HttpMetrics | undefined;
@@ -107,7 +126,25 @@ export function httpMetrics(): HttpMetrics {
     shed: new Counter({ name: 'pgpress_http_shed_total', help: 'Requests shed with 503 under pressure, by reason (event_loop, pool).', labelNames: ['reason'], registers: [registry] }),
     rateLimited: new Counter({ name: 'pgpress_http_rate_limited_total', help: 'Requests refused with 429 by the rate limit.', registers: [registry] }),
     rateLimitFailures: new Counter({ name: 'pgpress_http_rate_limit_failures_total', help: 'Rate-limit checks that failed (Redis slow or down) and let the request through.', registers: [registry] }),
+    requestDuration: new Histogram({
+      name: 'pgpress_http_request_duration_seconds',
+      help: 'HTTP request duration by method, route template (unmatched: no route) and status class (2xx…5xx).',
+      labelNames: ['method', 'route', 'status_class'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({ name: 'pgpress_http_requests_in_flight', help: 'HTTP requests being handled.', registers: [registry] }),
+    deadlineExceeded: new Counter({ name: 'pgpress_http_deadline_exceeded_total', help: 'HTTP requests answered 504 (PGP_DEADLINE_EXCEEDED).', registers: [registry] }),
   });
+}
+
+let processMetrics = false;
+
+/** Adds prom-client's process metrics (CPU, memory, event-loop delay, GC) with the pgpress_ prefix, once. */
+export function enableProcessMetrics(): void {
+  if (processMetrics) return;
+  processMetrics = true;
+  collectDefaultMetrics({ register: registry, prefix: 'pgpress_' });
 }
 
 /** The scheduler's metrics: per job (a fixed set of names), and whether this instance leads. */

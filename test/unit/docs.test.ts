@@ -4,12 +4,28 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { settingsSchema } from '../../src/config/settings.ts';
 import { ERROR_CATALOGUE } from '../../src/errors/index.ts';
+import { allCollectors } from '../../src/observability/collectors/registry.ts';
+import { dbMetrics, enableProcessMetrics, httpMetrics, registry } from '../../src/observability/metrics.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 test('every setting is documented in the README', () => {
   const missing = Object.keys(settingsSchema.shape).filter((k) => !readme.includes(`\`${k}\``));
   assert.deepEqual(missing, []);
+});
+
+test('every metric family /metrics serves (application, process, database collectors) is named in the README', () => {
+  dbMetrics();
+  httpMetrics();
+  enableProcessMetrics();
+  const names = [
+    ...['pgpress_db_', 'pgpress_http_', 'pgpress_process_', 'pgpress_nodejs_'].flatMap((p) => registry.getMetricsAsArray().map((m) => m.name).filter((n) => n.startsWith(p))),
+    ...allCollectors({ statementsTopK: 20, warn: () => undefined }).flatMap((c) => c.families.map((f) => f.name)),
+    'pgpress_collector_up',
+    'pgpress_collector_duration_seconds',
+  ];
+  assert.ok(names.length > 60, `${names.length} families`);
+  assert.deepEqual(names.filter((n) => !readme.includes(`\`${n}\``)), []);
 });
 
 test('every error code is documented in the README with its status', () => {
