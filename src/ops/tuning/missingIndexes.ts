@@ -43,14 +43,16 @@ const IS_NULL = /\(\s*([a-z_][a-z0-9_$]*)\s+IS\s+NULL\)/g;
  *  give nothing: a plain btree would not serve them. */
 export function filterColumns(filter: string, columns: ReadonlySet<string>): FilterColumn[] {
   if (/\bOR\b/.test(filter)) return [];
-  const eq: string[] = [];
+  const eqAt: { col: string; at: number }[] = [];
   const range: string[] = [];
-  for (const re of [ANY_ARRAY, IS_NULL]) for (const m of filter.matchAll(re)) if (columns.has(m[1]!) && !eq.includes(m[1]!)) eq.push(m[1]!);
+  for (const re of [ANY_ARRAY, IS_NULL]) for (const m of filter.matchAll(re)) if (columns.has(m[1]!)) eqAt.push({ col: m[1]!, at: m.index });
   for (const m of filter.matchAll(COMPARISON)) {
     const [col, op] = [m[1]!, m[2]!];
     if (!columns.has(col)) continue;
-    if (op === '=') { if (!eq.includes(col)) eq.push(col); } else if (op !== '<>' && op !== '~~' && !range.includes(col)) range.push(col);
+    if (op === '=') eqAt.push({ col, at: m.index });
+    else if (op !== '<>' && op !== '~~' && !range.includes(col)) range.push(col);
   }
+  const eq = [...new Set(eqAt.sort((a, b) => a.at - b.at).map((e) => e.col))];
   return [...eq.map((column) => ({ column, kind: 'equality' as const })), ...range.filter((c) => !eq.includes(c)).slice(0, 1).map((column) => ({ column, kind: 'range' as const }))];
 }
 
