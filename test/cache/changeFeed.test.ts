@@ -4,10 +4,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startChangeFeed, type StartChangeFeedOptions } from '../../src/cache/changeFeed.ts';
-import type { ChangeCursor, ChangeCursorStore } from '../../src/cache/changeFeedCursor.ts';
+import { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { cursorOutlivedRetention, redisCursorStore, type ChangeCursor, type ChangeCursorStore } from '../../src/cache/changeFeedCursor.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
-import { ADMIN_URL } from '../harness/services.ts';
+import { ADMIN_URL, REDIS_URL } from '../harness/services.ts';
 
 const db = await testDatabase();
 const log = createLogger('silent');
@@ -202,5 +204,24 @@ test('log rows older than the retention are pruned; recent ones stay', async () 
     assert.equal(recent.rows[0].n, 1);
   } finally {
     await feed.stop();
+  }
+});
+
+test('the Redis cursor store keeps the cursor across clients; a missing or malformed one loads as none', async () => {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  const key = `pgpress:test:changefeed:${randomBytes(5).toString('hex')}`;
+  try {
+    const store = redisCursorStore(redis, key);
+    assert.equal(await store.load(), undefined);
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    await store.save({ xmin: '123456', at });
+    assert.deepEqual(await redisCursorStore(redis, key).load(), { xmin: '123456', at });
+    await redis.set(key, '{"xmin":"1; DROP","at":"x"}');
+    assert.equal(await store.load(), undefined);
+    assert.equal(cursorOutlivedRetention({ xmin: '1', at }, new Date(at.getTime() + 61_000), 60_000), true);
+    assert.equal(cursorOutlivedRetention({ xmin: '1', at }, new Date(at.getTime() + 59_000), 60_000), false);
+  } finally {
+    await redis.del(key);
+    redis.disconnect();
   }
 });
