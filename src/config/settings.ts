@@ -102,6 +102,18 @@ export const settingsSchema = z.object({
   PARTITION_ARCHIVE: bool.default('false'),
   MAINTENANCE_BATCH_ROWS: intIn(100, 1_000_000).default(10_000),
   MAINTENANCE_LOCK_TIMEOUT_MS: intIn(1, 600_000).default(2_000),
+  SCHEDULER_ENABLED: bool.default('true'),
+  SCHEDULER_POLL_MS: intIn(50, 600_000).default(1_000),
+  JOB_PARTITIONS_INTERVAL_S: intIn(0, 31_536_000).default(3_600),
+  JOB_MATVIEWS_INTERVAL_S: intIn(0, 31_536_000).default(300),
+  MATVIEW_MAX_AGE_S: intIn(1, 31_536_000).default(3_600),
+  JOB_VACUUM_INTERVAL_S: intIn(0, 31_536_000).default(900),
+  VACUUM_DEAD_TUPLES_MIN: intIn(1, 1_000_000_000).default(1_000),
+  VACUUM_DEAD_PCT: intIn(0, 100).default(10),
+  JOB_REINDEX_INTERVAL_S: intIn(0, 31_536_000).default(86_400),
+  REINDEX_BLOAT_PCT: intIn(1, 99).default(30),
+  REINDEX_MIN_BYTES: intIn(0, 1_000_000_000_000).default(1_048_576),
+  JOB_SOURCE_CHANGES_INTERVAL_S: intIn(0, 31_536_000).default(3_600),
 });
 
 type Parsed = z.infer<typeof settingsSchema>;
@@ -174,6 +186,17 @@ export interface Settings {
     readonly archive: boolean;
     readonly batchRows: number;
     readonly lockTimeoutMs: number;
+  };
+  /** The maintenance scheduler in `serve` / `pgpress scheduler`; an interval of 0 turns its job off. */
+  readonly scheduler: {
+    readonly enabled: boolean;
+    readonly pollMs: number;
+    readonly intervalsS: { readonly partitions: number; readonly matviews: number; readonly vacuum: number; readonly reindex: number; readonly sourceChanges: number };
+    readonly matviewMaxAgeS: number;
+    readonly vacuumDeadTuplesMin: number;
+    readonly vacuumDeadPct: number;
+    readonly reindexBloatPct: number;
+    readonly reindexMinBytes: number;
   };
 }
 
@@ -273,6 +296,22 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       archive: p.PARTITION_ARCHIVE,
       batchRows: p.MAINTENANCE_BATCH_ROWS,
       lockTimeoutMs: p.MAINTENANCE_LOCK_TIMEOUT_MS,
+    }),
+    scheduler: Object.freeze({
+      enabled: p.SCHEDULER_ENABLED,
+      pollMs: p.SCHEDULER_POLL_MS,
+      intervalsS: Object.freeze({
+        partitions: p.JOB_PARTITIONS_INTERVAL_S,
+        matviews: p.JOB_MATVIEWS_INTERVAL_S,
+        vacuum: p.JOB_VACUUM_INTERVAL_S,
+        reindex: p.JOB_REINDEX_INTERVAL_S,
+        sourceChanges: p.JOB_SOURCE_CHANGES_INTERVAL_S,
+      }),
+      matviewMaxAgeS: p.MATVIEW_MAX_AGE_S,
+      vacuumDeadTuplesMin: p.VACUUM_DEAD_TUPLES_MIN,
+      vacuumDeadPct: p.VACUUM_DEAD_PCT,
+      reindexBloatPct: p.REINDEX_BLOAT_PCT,
+      reindexMinBytes: p.REINDEX_MIN_BYTES,
     }),
   };
   secret(settings, 'databaseUrl');
