@@ -17,6 +17,7 @@ import { installHttpMetrics } from '../observability/httpMetricsHooks.ts';
 import { installMetrics, type MetricsOptions } from './routes/metrics.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { commentRoutes } from './routes/comments.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { engagementRoutes } from './routes/engagement.ts';
 import { feedRoutes } from './routes/feed.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -119,5 +120,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(commentRoutes, deps);
   await app.register(engagementRoutes, deps);
   await installMetrics(app, { ...opts.metrics, store: opts.store });
+  await app.register(dashboardRoutes);
   return app;
 }
