@@ -142,7 +142,12 @@ export async function candidatesFor(c: pg.Client, stmt: { queryid: string; query
 /** Plans the statement again with a hypothetical index (session-local, never built) and drops it. */
 async function tryHypothetical(c: pg.Client, query: string, before: PlanNode, table: string, columns: readonly string[], serverVersionNum: number): Promise<IndexCandidate['hypothetical']> {
   // hypopg_create_index takes the CREATE INDEX text as a value: no CONCURRENTLY, no name (it names it).
-  const { rows } = await c.query<{ indexname: string }>('SELECT indexname FROM hypopg_create_index($1)', [`CREATE INDEX ON ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')})`]);
+  let rows: { indexname: string }[];
+  try {
+    ({ rows } = await c.query<{ indexname: string }>('SELECT indexname FROM hypopg_create_index($1)', [`CREATE INDEX ON ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')})`]));
+  } catch (e) {
+    return { tested: false, reason: `HypoPG refused the hypothetical index: ${(e as Error).message}` };
+  }
   try {
     const after = await genericPlan(c, query, serverVersionNum);
     if (!after.ok) return { tested: false, reason: after.reason };
