@@ -30,8 +30,8 @@ const missing = new Map<string, NamedQuery>(
 /** Audited rows written recently without an audit row, per table. */
 export const auditCollector: Collector = {
   name: 'audit',
-  // A scan of the recent rows of each audited table: at most once a minute.
-  minIntervalMs: 60_000,
+  // A scan of the recent rows of each audited table.
+  slow: true,
   families: [
     gauge('pgpress_audit_missing_rows', `Rows of each audited table written in the last ${AUDIT_WINDOW_XACTS} transactions whose current version has no audit_log row (0: complete).`, ['table']),
   ],

@@ -18,7 +18,8 @@ const defaultRows = new Map<string, NamedQuery>(
 /** Partitions ready ahead and rows in the default partition, per partitioned table. */
 export const partitionsCollector: Collector = {
   name: 'partitions',
-  minIntervalMs: 60_000,
+  // Counting a default partition reads it.
+  slow: true,
   families: [
     gauge('pgpress_partitions_ahead', 'Month partitions attached after the current UTC month, per partitioned table (0: next month has none).', ['table']),
     gauge('pgpress_partition_default_rows', `Rows in each partitioned table's default partition (counted up to ${DEFAULT_ROWS_CAP}).`, ['table']),

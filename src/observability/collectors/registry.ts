@@ -19,6 +19,8 @@ import { walCollector } from './wal.ts';
 export interface DbCollectorOptions {
   /** Served from cache for this long (METRICS_DB_CACHE_MS). */
   cacheMs: number;
+  /** Slow collectors (audit, partitions: table scans) are cached this long (default 60 s, at least cacheMs). */
+  slowCacheMs?: number;
   /** pg_stat_statements series kept (METRICS_STATEMENTS_TOP_K); the rest is `other`. */
   statementsTopK: number;
   /** Each collector statement's deadline (default 5 s). */
@@ -36,7 +38,7 @@ export function allCollectors(opts: Pick<DbCollectorOptions, 'statementsTopK' | 
 
 /** A registry whose families read db through a scrape cache; the cache is returned for direct use (doctor). */
 export function createDbCollectorRegistry(db: Queryable, opts: DbCollectorOptions): { registry: Registry; cache: ScrapeCache } {
-  const cache = new ScrapeCache(db, allCollectors(opts), { ttlMs: opts.cacheMs, deadlineMs: opts.deadlineMs ?? 5_000, warn: opts.warn });
+  const cache = new ScrapeCache(db, allCollectors(opts), { ttlMs: opts.cacheMs, slowTtlMs: Math.max(opts.cacheMs, opts.slowCacheMs ?? 60_000), deadlineMs: opts.deadlineMs ?? 5_000, warn: opts.warn });
   const registry = new Registry();
   // Every family's collect() awaits the same snapshot: one scrape, one run per stale collector.
   for (const c of cache.collectors) {

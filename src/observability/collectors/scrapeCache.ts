@@ -14,8 +14,10 @@ export interface CollectorResult {
 
 /** Options of the scrape cache. */
 export interface ScrapeCacheOptions {
-  /** A result younger than this is served as is (a collector's minIntervalMs may stretch it). */
+  /** A result younger than this is served as is. */
   ttlMs: number;
+  /** The same for slow collectors (table scans). */
+  slowTtlMs: number;
   /** Every collector statement's deadline. */
   deadlineMs: number;
   /** Told when a collector fails (once per failing streak). */
@@ -45,7 +47,7 @@ export class ScrapeCache {
 
   private result(c: Collector): Promise<CollectorResult> {
     const cached = this.results.get(c.name);
-    if (cached && Date.now() - cached.at < Math.max(this.opts.ttlMs, c.minIntervalMs ?? 0)) return Promise.resolve(cached);
+    if (cached && Date.now() - cached.at < (c.slow ? this.opts.slowTtlMs : this.opts.ttlMs)) return Promise.resolve(cached);
     let run = this.running.get(c.name);
     if (!run) {
       run = this.run(c).finally(() => this.running.delete(c.name));

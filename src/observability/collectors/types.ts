@@ -21,8 +21,8 @@ export interface Collector {
   /** Short name: the `collector` label of pgpress_collector_up. */
   name: string;
   families: readonly MetricFamily[];
-  /** Reads at most this often, however often it is scraped (for the costlier ones). */
-  minIntervalMs?: number;
+  /** A costlier read (table scans): cached for the slow interval, not the scrape cache time. */
+  slow?: boolean;
   /** db runs every statement on the background lane within the collector's deadline. */
   collect(db: Queryable): Promise<Sample[]>;
 }
