@@ -8,6 +8,7 @@ import pg from 'pg';
 import { tune } from '../../src/ops/tuning/advisor.ts';
 import { genericPlan } from '../../src/ops/tuning/genericPlan.ts';
 import { candidatesFor } from '../../src/ops/tuning/missingIndexes.ts';
+import { seqScanTables } from '../../src/ops/tuning/seqScans.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
 
 const db = await testDatabase();
@@ -114,4 +115,16 @@ test('without HypoPG a selective sequential scan still gives a candidate, report
   assert.equal(cand!.recommended, true);
   // A table under the bound gives none.
   assert.deepEqual(await candidatesFor(c, { queryid: '1', query: sql }, p.plan, { minTableRows: 1_000_000, serverVersionNum: version, hypopg: { installed: false, reason: 'x' } }), []);
+  // Read by sequential scans (the statement run three times), comments is among the tables pg_stat_user_tables shows read that way.
+  for (let i = 0; i < 3; i++) await c.query(sql.replace('$1', String(i + 1)));
+  await c.query('SELECT pg_stat_force_next_flush()');
+  let tables: Awaited<ReturnType<typeof seqScanTables>> = [];
+  for (let i = 0; i < 50 && !tables.some((t) => t.table === 'comments'); i++) {
+    await new Promise((ok) => setTimeout(ok, 100));
+    tables = await seqScanTables(c, 1_000, 10);
+  }
+  const comments = tables.find((t) => t.table === 'comments');
+  assert.ok(comments, JSON.stringify(tables));
+  assert.ok(comments.seqScans >= 3 && comments.rowsPerSeqScan > 1_000, JSON.stringify(comments));
+  assert.deepEqual(await seqScanTables(c, 1_000_000, 10), []);
 });

@@ -28,7 +28,7 @@ test('--json prints the whole report for the machine given', async (t) => {
 
 test('the text report names each section, and the reason of an absent one', async (t) => {
   const text = await run(t, ['--memory', '8GiB', '--disk', 'hdd']);
-  for (const heading of ['== top statements by total time ==', '== missing indexes ==', '== redundant indexes ==', '== settings for 8.0 GiB memory']) assert.ok(text.includes(heading), heading);
+  for (const heading of ['== top statements by total time ==', '== tables read mostly by sequential scans ==', '== missing indexes ==', '== redundant indexes ==', '== settings for 8.0 GiB memory']) assert.ok(text.includes(heading), heading);
   assert.match(text, /absent: the pg_stat_statements extension is not created/);
   assert.match(text, /unused indexes \(statistics cover/);
 });

@@ -8,6 +8,7 @@ import { indexReport, type IndexReport } from './indexes.ts';
 import { writeIndexMigration } from './indexMigration.ts';
 import { localMachine } from './machine.ts';
 import { candidatesFor, type CandidateOptions, type IndexCandidate } from './missingIndexes.ts';
+import { seqScanTables, type SeqScanTable } from './seqScans.ts';
 import { busiestTables, currentSettings } from './serverSettings.ts';
 import { adviseSettings, autovacuumAdvice, type AutovacuumAdvice, type Machine, type SettingAdvice } from './settingsAdvice.ts';
 import { topStatements, type StatementStats } from './statements.ts';
@@ -37,6 +38,8 @@ export interface TuneReport {
   serverVersionNum: number;
   statements: { available: true; items: StatementReport[] } | { available: false; reason: string };
   indexes: IndexReport;
+  /** Big tables read more often by sequential than by index scans (pg_stat_user_tables; always there). */
+  seqScanTables: SeqScanTable[];
   missingIndexes: { available: true; candidates: IndexCandidate[]; hypopg: CandidateOptions['hypopg'] } | { available: false; reason: string };
   machine: Machine;
   settings: SettingAdvice[];
@@ -71,6 +74,7 @@ export async function tune(opts: TuneOptions): Promise<TuneReport> {
       serverVersionNum,
       statements: { available: false, reason: '' },
       indexes: await indexReport(c, opts.minStatsWindowSeconds ?? 7 * 86_400),
+      seqScanTables: await seqScanTables(c, opts.minTableRows ?? 10_000, 10),
       missingIndexes: { available: false, reason: '' },
       machine,
       settings: adviseSettings(machine, current),

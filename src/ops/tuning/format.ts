@@ -22,6 +22,9 @@ export function formatTuneReport(r: TuneReport): string[] {
       else out.push(...s.plan.text.split('\n').map((l) => `    ${l}`));
     }
   }
+  out.push('== tables read mostly by sequential scans ==');
+  if (r.seqScanTables.length === 0) out.push('  none');
+  for (const t of r.seqScanTables) out.push(`  ${t.table}: ${t.seqScans} sequential scans (~${Math.round(t.rowsPerSeqScan)} rows each, ${Math.round(t.liveRows)} live) vs ${t.indexScans} index scans`);
   out.push('== missing indexes ==');
   if (!r.missingIndexes.available) out.push(`  absent: ${r.missingIndexes.reason}`);
   else {
