@@ -13,5 +13,6 @@ export const scenarios: Record<string, Scenario> = {
   cluster: clusterBench,
   soak,
   metaFilters: async () => (await import('./metaFilters.ts')).metaFilters(),
+  cache: async () => (await import('./cache.ts')).cache(),
   tune: async () => (await import('./tune.ts')).tuneBench(),
 };
