@@ -19,6 +19,19 @@ local got = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
 return {false, got and 1 or 0, redis.call('GET', KEYS[3]) or '0', redis.call('GET', KEYS[4]) or ''}
 `;
 
+// KEYS: entry, lease. Returns the entry, or false and whether a lease is still held.
+const POLL = `
+local e = redis.call('GET', KEYS[1])
+if e then return {e} end
+return {false, redis.call('EXISTS', KEYS[2])}
+`;
+
+// KEYS: lease. ARGV: owner. Releases the lease only if this caller still holds it.
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
 // KEYS: entry, lease, mark_1..n, set_1..n. ARGV: bytes, seq at load start, entry ms, n, entry key, set ms.
 // Stores nothing when a tag was invalidated after the load began.
 const SET_IF_CURRENT = `
@@ -66,6 +79,8 @@ interface Scripts {
   cacheGetOrLeaseBuffer(entry: string, lease: string, seq: string, floor: string, owner: string, ms: number): Promise<[Buffer | null, number?, Buffer?, Buffer?]>;
   cacheSetIfCurrent(...args: (string | number | Buffer)[]): Promise<number>;
   cacheInvalidate(...args: (string | number)[]): Promise<number>;
+  cachePollBuffer(entry: string, lease: string): Promise<[Buffer | null, number?]>;
+  cacheRelease(lease: string, owner: string): Promise<number>;
 }
 
 /** The Redis tier over one client (commands time out and fail at once while disconnected). */
@@ -83,6 +98,8 @@ export class L2 {
     redis.defineCommand('cacheGetOrLease', { numberOfKeys: 4, lua: GET_OR_LEASE });
     redis.defineCommand('cacheSetIfCurrent', { lua: SET_IF_CURRENT });
     redis.defineCommand('cacheInvalidate', { lua: INVALIDATE });
+    redis.defineCommand('cachePoll', { numberOfKeys: 2, lua: POLL });
+    redis.defineCommand('cacheRelease', { numberOfKeys: 1, lua: RELEASE });
     this.r = redis as RedisClient & Scripts;
   }
 
@@ -93,9 +110,15 @@ export class L2 {
     return { leader: leader === 1, seq: seq?.toString() ?? '0', floor: floor?.toString() ?? '' };
   }
 
-  /** The entry's bytes, if any (a waiter polling for the leader's result). */
-  async get(key: string): Promise<Buffer | null> {
-    return this.r.getBuffer(this.p + 'e:' + key);
+  /** The entry's bytes; else 'loading' while the lease is held, 'gone' once it is released or expired. */
+  async poll(key: string): Promise<Buffer | 'loading' | 'gone'> {
+    const [e, held] = await this.r.cachePollBuffer(this.p + 'e:' + key, this.p + 'l:' + key);
+    return e ?? (held === 1 ? 'loading' : 'gone');
+  }
+
+  /** Gives the lease up without an entry (the answer is not cacheable, or the load failed): waiters load themselves. */
+  async release(key: string, owner: string): Promise<void> {
+    await this.r.cacheRelease(this.p + 'l:' + key, owner);
   }
 
   /** Stores bytes under key for ttlMs unless a tag was invalidated after seq; releases the lease. */

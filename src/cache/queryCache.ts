@@ -53,6 +53,8 @@ interface Flight {
 }
 
 const POLL_MS = 5;
+/** An L2 step that did not run (Redis unusable) or failed: the caller goes on without L2. */
+const SKIPPED = Symbol('skipped');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The query cache (see the file comment). */
@@ -77,6 +79,7 @@ export class QueryCache implements Invalidator {
   /** Invalidations that could not reach Redis: sent again once it answers. */
   private readonly pending = new Set<string>();
   private pendingOverflow = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private readonly removeSource: () => void;
   private closed = false;
 
@@ -130,60 +133,66 @@ export class QueryCache implements Invalidator {
   private async fetch<T>(key: string, l: Lookup<T>, reload: boolean): Promise<T> {
     const startedAt = Date.now();
     let miss: L2Miss | undefined;
-    if (this.l2Usable()) {
-      try {
-        const got = await this.l2!.getOrLease(key, this.origin, this.leaseMs);
-        this.l2Answered();
-        if (Buffer.isBuffer(got)) {
-          const e = decodeEntry<T>(got);
-          if (e && !reload && covers(e.lsn, l.token) && Date.now() < e.fresh) {
-            this.m.hits.inc({ kind: l.kind, tier: 'l2' });
-            this.l1.set(key, e, got.length, startedAt);
-            return e.v;
-          }
-          // Stale or older than the caller's token: load (the lease is not taken: rare).
-        } else {
-          miss = got;
-          if (!miss.leader) {
-            const e = await this.awaitLeader<T>(key, l);
-            if (e) {
-              this.m.hits.inc({ kind: l.kind, tier: 'l2' });
-              this.l1.set(key, e.entry, e.bytes, startedAt);
-              return e.entry.v;
-            }
-          }
+    const got = await this.viaL2((l2) => l2.getOrLease(key, this.origin, this.leaseMs));
+    if (Buffer.isBuffer(got)) {
+      const e = decodeEntry<T>(got);
+      if (e && !reload && covers(e.lsn, l.token) && Date.now() < e.fresh) {
+        this.m.hits.inc({ kind: l.kind, tier: 'l2' });
+        this.l1.set(key, e, got.length, startedAt);
+        return e.v;
+      }
+      // Stale or older than the caller's token: load (without the lease: rare).
+    } else if (got !== SKIPPED) {
+      miss = got;
+      if (!miss.leader) {
+        const e = await this.awaitLeader<T>(key, l);
+        if (e) {
+          this.m.hits.inc({ kind: l.kind, tier: 'l2' });
+          this.l1.set(key, e.entry, e.bytes, startedAt);
+          return e.entry.v;
         }
-      } catch (err) {
-        this.l2Failed(err);
       }
     }
     this.m.misses.inc({ kind: l.kind });
     const token = maxLsn(maxLsn(l.token, this.floor), miss ? fromSortable(miss.floor) : undefined);
-    const v = await l.load(token);
-    if (l.cacheable?.(v) === false || this.closed) return v;
+    let v: T;
+    try {
+      v = await l.load(token);
+    } catch (err) {
+      if (miss?.leader) this.release(key);
+      throw err;
+    }
+    if (l.cacheable?.(v) === false || this.closed) {
+      if (miss?.leader) this.release(key);
+      return v;
+    }
     const now = Date.now();
     const entry: Entry<T> = { v, lsn: token ?? '', tags: l.tags(v), ...expiry(this.ttls[l.kind], now) };
     const bytes = encodeEntry(entry);
     this.l1.set(key, entry, bytes.length, startedAt);
-    if (miss && this.l2Usable()) {
-      // Not awaited: the caller has its answer; waiters on other instances poll for this entry.
-      this.l2!.set(key, bytes, entry.tags, miss.seq, Math.max(1, entry.stale - now)).then(() => this.l2Answered(), (err) => this.l2Failed(err));
-    }
+    // Not awaited: the caller has its answer; waiters on other instances poll for this entry.
+    if (miss) void this.viaL2((l2) => l2.set(key, bytes, entry.tags, miss.seq, Math.max(1, entry.stale - now)));
     return v;
   }
 
   /** Waits for the lease holder's entry (until the lease or the caller's deadline runs out). */
   private async awaitLeader<T>(key: string, l: Lookup<T>): Promise<{ entry: Entry<T>; bytes: number } | undefined> {
     const until = Math.min(Date.now() + this.leaseMs, (l.deadline ?? Infinity) - 50);
-    while (Date.now() < until && this.l2Usable()) {
+    while (Date.now() < until) {
       await sleep(POLL_MS);
-      const buf = await this.l2!.get(key);
-      if (!buf) continue;
+      const buf = await this.viaL2((l2) => l2.poll(key));
+      if (buf === 'loading') continue;
+      if (buf === 'gone' || buf === SKIPPED) return undefined;
       const e = decodeEntry<T>(buf);
       if (e && covers(e.lsn, l.token)) return { entry: e, bytes: buf.length };
       return undefined;
     }
     return undefined;
+  }
+
+  /** Gives up this instance's lease on key (not awaited: waiters notice within a poll). */
+  private release(key: string): void {
+    void this.viaL2((l2) => l2.release(key, this.origin));
   }
 
   /** See Invalidator.invalidate. */
@@ -198,20 +207,24 @@ export class QueryCache implements Invalidator {
 
   private async publish(tags: readonly string[], lsn: string | undefined): Promise<void> {
     const message = JSON.stringify({ o: this.origin, t: tags, l: lsn ?? '' });
-    if (this.l2Usable()) {
-      try {
-        await this.l2!.invalidate(tags, sortableLsn(lsn), message);
-        this.l2Answered();
-        return;
-      } catch (err) {
-        this.l2Failed(err);
-      }
-    }
+    if ((await this.viaL2((l2) => l2.invalidate(tags, sortableLsn(lsn), message))) !== SKIPPED) return;
     // Kept for when Redis answers again: until then other instances' entries live at most their TTL.
     for (const t of tags) this.pending.add(t);
     if (this.pending.size > 10_000) {
       this.pending.clear();
       this.pendingOverflow = true;
+    }
+    this.scheduleRetry();
+  }
+
+  /** Pending invalidations are retried on the next Redis answer, or after the back-off even if nothing else calls Redis. */
+  private scheduleRetry(): void {
+    if (!this.retryTimer && !this.closed) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        void this.flushPending();
+      }, this.l2RetryMs + 10);
+      this.retryTimer.unref();
     }
   }
 
@@ -247,14 +260,25 @@ export class QueryCache implements Invalidator {
     }
   }
 
-  /** True when L2 exists, is connected and is not in its back-off after a failure (one probe at a time then). */
+  /** True when L2 exists, is connected and is not in its back-off after a failure (nor being probed). */
   private l2Usable(): boolean {
     if (!this.l2 || this.closed || this.redis!.status !== 'ready') return false;
-    if (this.l2DownUntil === 0) return true;
     // After a failure: skipped until the back-off ends, then one caller probes while the rest skip.
-    if (Date.now() < this.l2DownUntil || this.probing) return false;
-    this.probing = true;
-    return true;
+    return this.l2DownUntil === 0 || (Date.now() >= this.l2DownUntil && !this.probing);
+  }
+
+  /** Runs one L2 step if L2 is usable, reporting its outcome to the back-off; SKIPPED when unusable or failed. */
+  private async viaL2<R>(fn: (l2: L2) => Promise<R>): Promise<R | typeof SKIPPED> {
+    if (!this.l2Usable()) return SKIPPED;
+    if (this.l2DownUntil !== 0) this.probing = true;
+    try {
+      const r = await fn(this.l2!);
+      this.l2Answered();
+      return r;
+    } catch (err) {
+      this.l2Failed(err);
+      return SKIPPED;
+    }
   }
 
   private l2Answered(): void {
@@ -271,6 +295,10 @@ export class QueryCache implements Invalidator {
   }
 
   private async flushPending(): Promise<void> {
+    if (!this.l2Usable()) {
+      this.scheduleRetry();
+      return;
+    }
     const tags = [...this.pending];
     const all = this.pendingOverflow;
     this.pending.clear();
@@ -284,6 +312,7 @@ export class QueryCache implements Invalidator {
   /** Stops listening; the Redis clients belong to the caller. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.retryTimer);
     this.removeSource();
     if (this.subscriber) await this.subscriber.unsubscribe(this.l2!.channel).catch(() => undefined);
   }

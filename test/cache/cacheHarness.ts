@@ -6,7 +6,7 @@ import pg from 'pg';
 import { createStore, type Store, type StoreOptions } from '../../src/store.ts';
 
 /** A Redis client as the service makes it: bounded commands, no offline queue. */
-export function cacheRedis(url: string, commandTimeoutMs = 250): Redis {
+export function cacheRedis(url: string, commandTimeoutMs = 1_000): Redis {
   const r = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs, connectTimeout: 1_000, retryStrategy: (n) => Math.min(n * 100, 500) });
   r.on('error', () => undefined);
   after(() => r.disconnect());
