@@ -59,7 +59,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     }
     writeFileSync(
       join(pgdata, 'pgpress.conf'),
-      [`port = ${opts.port}`, "listen_addresses = '127.0.0.1'", "unix_socket_directories = ''", ''].join('\n'),
+      // pg_stat_statements feeds the top-statements metrics; it must be preloaded at start.
+      [`port = ${opts.port}`, "listen_addresses = '127.0.0.1'", "unix_socket_directories = ''", "shared_preload_libraries = 'pg_stat_statements'", ''].join('\n'),
     );
     const confPath = join(pgdata, 'postgresql.conf');
     if (!readFileSync(confPath, 'utf8').includes("include_if_exists = 'pgpress.conf'")) {
@@ -177,6 +178,13 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
     if (!rowCount) await client.query(`CREATE DATABASE ${quoteIdent(database)}`);
   } finally {
     await client.end();
+  }
+  const db = new pg.Client({ connectionString: adminUrl.replace(/\/postgres$/, `/${encodeURIComponent(database)}`) });
+  await db.connect();
+  try {
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  } finally {
+    await db.end();
   }
 }
 
