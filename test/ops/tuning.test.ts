@@ -35,7 +35,7 @@ test('without pg_stat_statements the statement and missing-index sections say wh
   assert.match(!r.statements.available ? r.statements.reason : '', /shared_preload_libraries/);
   assert.equal(r.missingIndexes.available, false);
   assert.match(!r.missingIndexes.available ? r.missingIndexes.reason : '', /top statements/);
-  assert.deepEqual(r.settings.map((s) => s.name).sort(), ['effective_cache_size', 'maintenance_work_mem', 'random_page_cost', 'shared_buffers', 'work_mem']);
+  assert.deepEqual(r.settings.map((s) => s.name).sort(), ['effective_cache_size', 'maintenance_work_mem', 'max_parallel_workers', 'max_parallel_workers_per_gather', 'random_page_cost', 'shared_buffers', 'work_mem']);
   assert.deepEqual(r.migrationsWritten, []);
 });
 

@@ -7,7 +7,7 @@ const UNIT_BYTES: Record<string, number> = { B: 1, kB: 1024, '8kB': 8192, MB: 10
 const SETTINGS = `
   SELECT name, setting, unit FROM pg_settings
    WHERE name IN ('shared_buffers', 'effective_cache_size', 'work_mem', 'maintenance_work_mem', 'random_page_cost',
-                  'max_connections', 'autovacuum_vacuum_scale_factor', 'autovacuum_analyze_scale_factor')`;
+                  'max_connections', 'max_parallel_workers_per_gather', 'max_parallel_workers', 'autovacuum_vacuum_scale_factor', 'autovacuum_analyze_scale_factor')`;
 
 /** Current values, memory converted to bytes, plus the server's autovacuum scale factors. */
 export async function currentSettings(c: pg.Client): Promise<{ settings: CurrentSettings; autovacuum: { vacuumScaleFactor: number; analyzeScaleFactor: number } }> {
@@ -17,6 +17,7 @@ export async function currentSettings(c: pg.Client): Promise<{ settings: Current
     settings: {
       shared_buffers: v.shared_buffers!, effective_cache_size: v.effective_cache_size!, work_mem: v.work_mem!,
       maintenance_work_mem: v.maintenance_work_mem!, random_page_cost: v.random_page_cost!, max_connections: v.max_connections!,
+      max_parallel_workers_per_gather: v.max_parallel_workers_per_gather!, max_parallel_workers: v.max_parallel_workers!,
     },
     autovacuum: { vacuumScaleFactor: v.autovacuum_vacuum_scale_factor!, analyzeScaleFactor: v.autovacuum_analyze_scale_factor! },
   };

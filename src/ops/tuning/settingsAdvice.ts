@@ -18,6 +18,8 @@ export interface CurrentSettings {
   maintenance_work_mem: number;
   random_page_cost: number;
   max_connections: number;
+  max_parallel_workers_per_gather: number;
+  max_parallel_workers: number;
 }
 
 /** One setting: its value now, the suggested one, and whether the gap matters. */
@@ -25,7 +27,7 @@ export interface SettingAdvice {
   name: keyof CurrentSettings;
   current: number;
   suggested: number;
-  unit: 'bytes' | 'cost';
+  unit: 'bytes' | 'cost' | 'count';
   /** ok within a factor of 2 (1.5 for costs) of the suggestion. */
   status: 'ok' | 'low' | 'high';
   reason: string;
@@ -47,14 +49,21 @@ const floorMiB = (bytes: number): number => Math.max(MiB, Math.floor(bytes / MiB
 /** Advice for the memory settings and random_page_cost. */
 export function adviseSettings(m: Machine, cur: CurrentSettings): SettingAdvice[] {
   const shared = floorMiB(m.memoryBytes / 4);
+  // Half the cores for one query's workers, at most 4 (beyond that the gains fall off): the other
+  // half stays for other connections. One core: none, a worker would only compete with its leader.
+  const perGather = Math.min(4, Math.floor(m.cores / 2));
+  const count = (name: SettingAdvice['name'], suggested: number, reason: string): SettingAdvice =>
+    ({ name, current: cur[name], suggested, unit: 'count', status: status(cur[name], suggested, 2), reason });
   const bytes = (name: SettingAdvice['name'], suggested: number, reason: string): SettingAdvice =>
     ({ name, current: cur[name], suggested, unit: 'bytes', status: status(cur[name], suggested, 2), reason });
   const out: SettingAdvice[] = [
     bytes('shared_buffers', shared, "a quarter of the machine's memory: the rest is left to the OS page cache, which PostgreSQL reads through too"),
     bytes('effective_cache_size', floorMiB((m.memoryBytes * 3) / 4), 'three quarters of memory: what shared_buffers and the page cache together can hold; the planner prices index scans with it'),
     bytes('maintenance_work_mem', Math.min(2 * GiB, floorMiB(m.memoryBytes / 16)), 'a sixteenth of memory, at most 2 GiB: faster CREATE INDEX and VACUUM, which run few at a time'),
-    bytes('work_mem', floorMiB((m.memoryBytes - shared) / (cur.max_connections * WORK_MEM_PER_CONNECTION)),
-      `memory left after shared_buffers, shared by max_connections (${cur.max_connections}) × ${WORK_MEM_PER_CONNECTION} sorts or hashes each, so a busy server does not swap`),
+    bytes('work_mem', floorMiB((m.memoryBytes - shared) / (cur.max_connections * WORK_MEM_PER_CONNECTION * Math.max(1, perGather))),
+      `memory left after shared_buffers, shared by max_connections (${cur.max_connections}) × ${WORK_MEM_PER_CONNECTION} sorts or hashes each × ${Math.max(1, perGather)} parallel workers (each has its own), so a busy server does not swap`),
+    count('max_parallel_workers_per_gather', perGather, `half of the ${m.cores} cores for one query, at most 4`),
+    count('max_parallel_workers', m.cores, `one parallel worker per core (${m.cores}) across all queries`),
   ];
   if (m.disk !== 'unknown') {
     const suggested = m.disk === 'ssd' ? 1.1 : 4;
