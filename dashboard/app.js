@@ -78,9 +78,9 @@ class LiveChart {
   }
 }
 
-const pct = (v) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`;
+const pct = (v) => (v === 0 ? '0 %' : `${(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`);
 const ms = (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`);
-const num = (v) => (Math.abs(v) >= 1000 ? `${(v / 1000).toFixed(1)}k` : v < 10 ? v.toFixed(1) : v.toFixed(0));
+const num = (v) => (Math.abs(v) >= 1000 ? `${(v / 1000).toFixed(1)}k` : Number.isInteger(v) || v >= 10 ? v.toFixed(0) : v.toFixed(1));
 const secs = (v) => (v >= 60 ? `${(v / 60).toFixed(1)} min` : `${v.toFixed(1)} s`);
 
 const charts = {
@@ -101,10 +101,10 @@ function tile(id, label, value, level) {
 
 const escapeHtml = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 
-function table(id, head, rows) {
+function table(id, head, rows, emptyText = 'no data yet') {
   const el = document.querySelector(`#${id} tbody`);
   document.querySelector(`#${id} thead`).innerHTML = `<tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>`;
-  el.innerHTML = rows.length === 0 ? `<tr><td colspan="${head.length}" class="muted">no data yet</td></tr>` : rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
+  el.innerHTML = rows.length === 0 ? `<tr><td colspan="${head.length}" class="muted">${emptyText}</td></tr>` : rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
 }
 
 function update(cur, prev, dt, t) {
@@ -175,7 +175,7 @@ function update(cur, prev, dt, t) {
   table('statements', ['query', 'total time', 'calls', 'mean'], stmts.map((s) => {
     const c = calls.get(s.labels.queryid) ?? 0;
     return [s.labels.query, secs(s.value), num(c), c > 0 ? ms((s.value / c) * 1000) : '–'];
-  }));
+  }), 'no figures: pg_stat_statements is not installed in this database (the embedded server enables it)');
 
   // Tables by dead tuples (bloat), with the last autovacuum.
   const live = new Map(select(cur, 'pgpress_pg_table_live_tuples').map((s) => [s.labels.table, s.value]));

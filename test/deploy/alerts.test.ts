@@ -2,6 +2,7 @@
 // both checked by Debian's promtool (installed by the harness when missing).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promtool } from '../harness/prometheus.ts';
 
@@ -17,4 +18,12 @@ test('promtool test rules: every alert fires past its threshold and not inside i
   const r = promtool(['test', 'rules', 'alerts.test.yml'], dir);
   assert.equal(r.status, 0, r.output);
   assert.match(r.output, /SUCCESS/);
+});
+
+test('the README lists every alert of alerts.yml in its alerts table, and no other', () => {
+  const rules = [...readFileSync(`${dir}alerts.yml`, 'utf8').matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]!).sort();
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const listed = [...readme.matchAll(/^\| `(Pgpress\w+)` \|/gm)].map((m) => m[1]!).sort();
+  assert.ok(rules.length >= 12, `alerts.yml has ${rules.length} alerts`);
+  assert.deepEqual(listed, rules);
 });
