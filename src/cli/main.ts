@@ -42,7 +42,11 @@ tuneCommand(program, loadSettings);
 migrateEventsCommand(program, loadSettings);
 schedulerCommand(program, loadSettings);
 jobsCommand(program, loadSettings);
-program.command('doctor').description('check the database and the migrations, and print what is wrong').action(() => doctorCommand(loadSettings()));
+program
+  .command('doctor')
+  .description('check the database and the migrations, print the health figures /metrics serves, and what is wrong')
+  .option('--json', 'print everything as one JSON object')
+  .action((o: { json?: boolean }) => doctorCommand(loadSettings(), { json: o.json === true }));
 
 try {
   await program.parseAsync(process.argv);
