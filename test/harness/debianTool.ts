@@ -33,15 +33,24 @@ function aptGet(args: string[]): boolean {
   return r.status === 0;
 }
 
+/** What to do about a tool on this machine: a pure decision, so it is unit-tested. */
+export type ToolPlan = { action: 'use'; path: string } | { action: 'install' } | { action: 'stop'; message: string };
+
+/** Use it when found; install it as root with apt-get; otherwise stop with the one command to run. */
+export function planTool(t: DebianTool, found: string | undefined, isRoot: boolean, hasAptGet: boolean): ToolPlan {
+  if (found !== undefined) return { action: 'use', path: found };
+  if (isRoot && hasAptGet) return { action: 'install' };
+  const how = hasAptGet ? `sudo apt-get install -y --no-install-recommends ${t.pkg}` : `install the ${t.pkg} package with your package manager (${t.command} must be on PATH)`;
+  return { action: 'stop', message: `${t.command} is not installed and ${t.neededBy} need it. Run: ${how}` };
+}
+
 /** Returns the tool's binary, installing its package first when it can; throws with the command to run otherwise. */
 export function ensureTool(t: DebianTool): string {
-  const found = findTool(t);
-  if (found !== undefined) return found;
-  const install = `sudo apt-get install -y --no-install-recommends ${t.pkg}`;
   const hasAptGet = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
-  if (process.getuid?.() !== 0 || !hasAptGet) {
-    throw new Error(`${t.command} is not installed and ${t.neededBy} need it. Run: ${hasAptGet ? install : `install the ${t.pkg} package`}`);
-  }
+  const plan = planTool(t, findTool(t), process.getuid?.() === 0, hasAptGet);
+  if (plan.action === 'use') return plan.path;
+  if (plan.action === 'stop') throw new Error(plan.message);
+  const install = `sudo apt-get install -y --no-install-recommends ${t.pkg}`;
   process.stderr.write(`test setup: ${t.command} is not installed; installing ${t.pkg} with apt-get\n`);
   const args = ['install', '-y', '--no-install-recommends', t.pkg];
   // A fresh image may have no package lists yet: update them only when the install needs it.
