@@ -29,15 +29,21 @@ export function migrationTemplate(name: string): string {
 
 /** Writes NNNN_name.sql (one past the highest version) into dir; returns its path. Never overwrites. */
 export async function newMigration(opts: { dir: string; name: string }): Promise<string> {
-  const name = opts.name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  return writeNextMigration(opts.dir, opts.name, migrationTemplate);
+}
+
+/** Writes body(name) as the next numbered migration NNNN_name.sql in dir; returns its path. Never
+ *  overwrites. Shared by `migrate new` and the tuning advisor's index migrations. */
+export async function writeNextMigration(dir: string, rawName: string, body: (name: string) => string): Promise<string> {
+  const name = rawName.trim().toLowerCase().replace(/[\s-]+/g, '_');
   if (!/^[a-z0-9][a-z0-9_]*$/.test(name)) {
-    throw new PgpressError('PGP_VALIDATION', `Migration name ${JSON.stringify(opts.name)} must be lower_snake_case letters, digits and underscores (e.g. add_comments).`);
+    throw new PgpressError('PGP_VALIDATION', `Migration name ${JSON.stringify(rawName)} must be lower_snake_case letters, digits and underscores (e.g. add_comments).`);
   }
-  const { migrations } = await readMigrationSet(opts.dir);
+  const { migrations } = await readMigrationSet(dir);
   const version = (migrations.at(-1)?.version ?? 0) + 1;
-  const path = join(opts.dir, `${String(version).padStart(4, '0')}_${name}.sql`);
+  const path = join(dir, `${String(version).padStart(4, '0')}_${name}.sql`);
   try {
-    await writeFile(path, migrationTemplate(name), { flag: 'wx' });
+    await writeFile(path, body(name), { flag: 'wx' });
   } catch (e) {
     throw new PgpressError('PGP_VALIDATION', `Cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }

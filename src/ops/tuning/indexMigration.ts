@@ -1,11 +1,9 @@
 // A recommended index as the next numbered migration: first line `-- pgpress:no-transaction`,
 // CREATE INDEX CONCURRENTLY IF NOT EXISTS, checked by `migrate lint` before it is written.
 // The advisor only writes the file; `pgpress migrate up` applies it like any other migration.
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { PgpressError } from '../../errors/index.ts';
-import { readMigrationSet } from '../../migrate/migrationFiles.ts';
 import { lintSql } from '../../migrate/lint/lint.ts';
+import { writeNextMigration } from '../../migrate/template.ts';
 import type { IndexCandidate } from './missingIndexes.ts';
 
 /** One comment line: no newline can end the comment early. */
@@ -36,13 +34,6 @@ export async function writeIndexMigration(dir: string, c: IndexCandidate): Promi
   if (findings.length > 0) {
     throw new PgpressError('PGP_INTERNAL', `The index migration for ${c.name} fails migrate lint: ${findings.map((f) => `${f.rule}: ${f.message}`).join('; ')}`);
   }
-  const { migrations } = await readMigrationSet(dir);
-  const version = (migrations.at(-1)?.version ?? 0) + 1;
-  const path = join(dir, `${String(version).padStart(4, '0')}_${c.name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}.sql`);
-  try {
-    await writeFile(path, sql, { flag: 'wx' });
-  } catch (e) {
-    throw new PgpressError('PGP_VALIDATION', `Cannot write ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  return path;
+  // Index names may hold upper case or other characters a file name should not.
+  return writeNextMigration(dir, c.name.toLowerCase().replace(/[^a-z0-9_]/g, '_'), () => sql);
 }
