@@ -4,7 +4,6 @@
 // so it reads a few percent high on a fresh index; expression indexes have no pg_stats width and
 // are not estimated.
 import type { Queryable } from '../../db/cluster.ts';
-import { isPgpressError } from '../../errors/index.ts';
 import { sql } from '../../db/sql.ts';
 
 /** One index and how much of it is waste (0–100). */
@@ -16,7 +15,6 @@ export interface IndexBloat {
 }
 
 const hasPgstattuple = sql('jobs.bloat.hasExtension', "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pgstattuple') AS ok");
-const createPgstattuple = sql('jobs.bloat.createExtension', 'CREATE EXTENSION IF NOT EXISTS pgstattuple');
 
 // Valid btree indexes outside the system schemas, at least $1 bytes, with what the estimate needs.
 const indexes = sql(
@@ -43,17 +41,10 @@ const leafDensity = sql('jobs.bloat.pgstatindex', 'SELECT avg_leaf_density::floa
 const PAGE_USABLE = 8192 - 24 - 16; // page header and btree special space
 const maxalign = (n: number): number => Math.ceil(n / 8) * 8;
 
-/** 'pgstattuple' when the extension is (or could be made) available, else 'estimate'. */
+/** 'pgstattuple' when the extension is installed (migration 0051 creates it where it may), else 'estimate'. */
 export async function bloatMethod(db: Queryable): Promise<'pgstattuple' | 'estimate'> {
-  if ((await db.query<{ ok: boolean }>(hasPgstattuple)).rows[0]!.ok) return 'pgstattuple';
-  try {
-    // Needs superuser (or a trusted-extension grant); without it, estimate.
-    await db.query(createPgstattuple);
-    return 'pgstattuple';
-  } catch (e) {
-    if (isPgpressError(e)) return 'estimate';
-    throw e;
-  }
+  // Never created here: an extension made outside the migrations would show as schema drift.
+  return (await db.query<{ ok: boolean }>(hasPgstattuple)).rows[0]!.ok ? 'pgstattuple' : 'estimate';
 }
 
 /** The bloat of every btree index of at least minBytes, by the given method (unmeasurable ones left out). */
