@@ -1,8 +1,9 @@
 // Monitoring system integration: Debian's prometheus scrapes a running pgpress's GET /metrics and
 // evaluates the shipped alert rules (deploy/prometheus/alerts.yml, `for:` shortened to 1 s). The
 // database goes away for this pgpress (a TCP gate in front of PostgreSQL shuts): its circuit to the
-// primary opens and Prometheus's own API lists PgpressBreakerOpen firing; the gate opens again, the
-// breaker's probe closes the circuit and the alert resolves.
+// primary opens and Prometheus's own API lists PgpressBreakerOpen firing (and PgpressErrorRateHigh,
+// from the 5xx answers); the gate opens again, the breaker's probe closes the circuit and the
+// breaker alert resolves.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -23,9 +24,10 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-const breakerAlert = (alerts: PromAlert[]): PromAlert | undefined => alerts.find((a) => a.labels.alertname === 'PgpressBreakerOpen');
+const named = (alerts: PromAlert[], name: string): PromAlert | undefined => alerts.find((a) => a.labels.alertname === name);
+const breakerAlert = (alerts: PromAlert[]): PromAlert | undefined => named(alerts, 'PgpressBreakerOpen');
 
-test('a real Prometheus scrapes /metrics, fires PgpressBreakerOpen while the primary is unreachable and resolves it after', { timeout: 90_000 }, async () => {
+test('a real Prometheus scrapes /metrics, fires PgpressBreakerOpen (and the error-rate alert) while the primary is unreachable and resolves the breaker alert after', { timeout: 90_000 }, async () => {
   const db = await testDatabase();
   const target = new URL(db.url);
   const gate = await startTcpGate(target.hostname, Number(target.port || 5432));
@@ -66,6 +68,15 @@ test('a real Prometheus scrapes /metrics, fires PgpressBreakerOpen while the pri
   assert.equal(firing.labels.target, 'primary');
   assert.equal(firing.labels.severity, 'critical');
   assert.match(firing.annotations.summary ?? '', /circuit to the primary is open/);
+  // Requests go on failing during the outage; 5xx are then over 1 % of the requests in the window and
+  // the error-rate rule fires too. (rate() needs the 5xx series on two scrapes: it was born with the
+  // first failures above.)
+  const errors = await until('PgpressErrorRateHigh firing', 20_000, async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await app.inject({ method: 'GET', url: '/v1/feed' })).statusCode, 503);
+    const a = named(await p.alerts(), 'PgpressErrorRateHigh');
+    return a?.state === 'firing' ? a : undefined;
+  }, context);
+  assert.ok(Number(errors.value) > 0.01, `error rate ${errors.value}`);
 
   gate.open();
   // The breaker's probe reconnects and closes the circuit; the next evaluation drops the alert.
