@@ -35,6 +35,8 @@ export interface TuneValidation {
   candidate: IndexCandidate;
   migrationFile: string;
   migrationSql: string;
+  /** Whether the index existed after the advisor ran, before the migration (it must not). */
+  builtByAdvisor: boolean;
   /** What the migrate runner applied after the advisor (NNNN_name). */
   applied: string[];
   /** Median ms of CALLS_PER_RUN calls without and with the index, and the median per-round ratio. */
@@ -99,6 +101,8 @@ export async function validateTuning(opts: { comments: number; rounds: number; l
     if (!candidate || !migrationFile) throw new Error(`the advisor did not recommend an index on comments (author_id): ${JSON.stringify(report.missingIndexes.candidates)}`);
     log(`advisor: ${candidate.sql} (HypoPG ${JSON.stringify(candidate.hypothetical)})`);
     const migrationSql = await readFile(migrationFile, 'utf8');
+    // The advisor only wrote the file: until the runner applies it, the index does not exist.
+    const builtByAdvisor = (await admin.query('SELECT 1 FROM pg_indexes WHERE indexname = $1', [candidate.name])).rows.length > 0;
     const applied = (await migrate({ url, dir })).map((a) => `${String(a.version).padStart(4, '0')}_${a.name}`);
     log(`applied ${applied.join(', ')}`);
 
@@ -117,7 +121,7 @@ export async function validateTuning(opts: { comments: number; rounds: number; l
       await runCalls(c, (round++ * 13) % USERS);
       return performance.now() - t;
     });
-    return { planBefore, planAfter, candidate, migrationFile, migrationSql, applied, withoutMs: median(times.without), withMs: median(times.with), ratio: medianRatio(times.without, times.with), report };
+    return { planBefore, planAfter, candidate, migrationFile, migrationSql, builtByAdvisor, applied, withoutMs: median(times.without), withMs: median(times.with), ratio: medianRatio(times.without, times.with), report };
   } finally {
     for (const c of clients) await c.end().catch(() => undefined);
     await cluster.destroy();

@@ -29,7 +29,8 @@ test('the advisor finds the dropped comments_author_idx, its migration restores 
   assert.equal(lines[0], '-- pgpress:no-transaction');
   assert.match(v.migrationSql, /^CREATE INDEX CONCURRENTLY IF NOT EXISTS "comments_author_id_created_at_idx" ON "comments" \("author_id", "created_at"\);$/m);
   assert.deepEqual(await lintSql('tune.sql', v.migrationSql), []);
-  // The runner applied that file and nothing else.
+  // The advisor built nothing; the runner applied that file and nothing else.
+  assert.equal(v.builtByAdvisor, false);
   assert.deepEqual(v.applied.map((a) => `${a}.sql`), [basename(v.migrationFile)]);
 
   // Applied: the plan uses it, and the statement is faster (an index probe of ~60 rows against a
