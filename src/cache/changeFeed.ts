@@ -68,6 +68,8 @@ class Feed implements RunningChangeFeed {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private backoffMs: number;
   private failing = false;
+  // One warning per streak of failed reads (e.g. migrations not applied yet), not one per poll.
+  private readFailing = false;
   private readonly log: Logger;
 
   constructor(private readonly opts: StartChangeFeedOptions) {
@@ -210,9 +212,11 @@ class Feed implements RunningChangeFeed {
       }
     } catch (e) {
       if (c === this.client && isConnectionFailure(e)) this.lost(c, e as Error);
-      else this.log.warn({ err: (e as Error).message }, 'change feed read failed; the next read retries from the same cursor');
+      else if (!this.readFailing) this.log.warn({ err: (e as Error).message }, 'change feed read failed; the next reads retry from the same cursor');
+      this.readFailing = true;
       return;
     }
+    this.readFailing = false;
     const floor = BigInt(next.xmin);
     for (const [id, xid] of this.delivered) if (xid < floor) this.delivered.delete(id);
     if (next.xmin !== this.position) {

@@ -13,6 +13,8 @@ import { tokenService } from '../security/tokens.ts';
 import { buildApp } from './app.ts';
 import { connectRedis } from './redisClient.ts';
 import { ttlsFrom } from '../cache/ttl.ts';
+import { startCacheChangeFeed } from '../cache/changeFeedStart.ts';
+import type { RunningChangeFeed } from '../cache/changeFeed.ts';
 
 /** A running service. */
 export interface RunningServer {
@@ -31,6 +33,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
   let embedded: EmbeddedServer | undefined;
   let store: Store | undefined;
   let redis: Redis | undefined;
+  let feed: RunningChangeFeed | undefined;
   try {
     let url = settings.databaseUrl;
     if (url === undefined) {
@@ -56,6 +59,11 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       url, replicaUrls: settings.replicaUrls, pool: settings.pool, migrationsDir: dir, eventsRetentionMonths: settings.maintenance.eventsRetentionMonths,
       ...(enabled ? { cache: { l1MaxBytes, ttls: ttlsFrom(contentTtlMs, listTtlMs), log: logger, ...(redis ? { redis } : {}) } } : {}),
     });
+    if (store.cache) {
+      // Writes made outside pgpress invalidate too: the database's change log, on a direct connection (LISTEN).
+      const { pollMs, retentionMs } = settings.cacheChanges;
+      feed = await startCacheChangeFeed({ url: settings.cacheListenUrl ?? url, cache: store.cache, log: logger, pollMs, retentionMs, ...(redis ? { redis } : {}) });
+    }
     const tokens = tokenService(resolveJwtSecret(settings.jwtSecret, settings.dataDir));
     const app = await buildApp({
       store,
@@ -96,15 +104,17 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     const openStore = store;
     const openEmbedded = embedded;
     const openRedis = redis;
+    const openFeed = feed;
     let closing: Promise<void> | undefined;
     return {
       url: `http://${settings.host}:${port}`,
       app,
       store: openStore,
       databaseUrl: url,
-      close: () => (closing ??= shutdown(app, openStore, openRedis, openEmbedded, settings.shutdownGraceMs, logger)),
+      close: () => (closing ??= (openFeed?.stop() ?? Promise.resolve()).then(() => shutdown(app, openStore, openRedis, openEmbedded, settings.shutdownGraceMs, logger))),
     };
   } catch (e) {
+    await feed?.stop().catch(() => undefined);
     await store?.close().catch(() => undefined);
     redis?.disconnect();
     await embedded?.stop().catch(() => undefined);

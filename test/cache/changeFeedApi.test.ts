@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { buildApp } from '../../src/http/app.ts';
+import { startServer } from '../../src/http/server.ts';
+import { loadSettings } from '../../src/config/settings.ts';
 import { tokenService } from '../../src/security/tokens.ts';
 import { startCacheChangeFeed } from '../../src/cache/changeFeedStart.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -78,4 +80,32 @@ test('with the change feed, the next API read after an UPDATE through a plain cl
   } finally {
     await feed.stop();
   }
+});
+
+test('`pgpress serve` starts the change feed: a psql UPDATE reaches its next read within the bound, and close stops the feed', async () => {
+  const settings = loadSettings({
+    DATABASE_URL: db.url, REDIS_URL, PORT: '0', LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false', RATE_LIMIT_MAX: '0', SCHEDULER_ENABLED: 'false',
+    PGPRESS_DATA_DIR: `/tmp/pgpress-changefeed-${process.pid}`, JWT_SECRET: randomBytes(32).toString('hex'),
+  });
+  const server = await startServer(settings, createLogger('silent'));
+  try {
+    // serve caches in the default Redis namespace, shared by every run: an id no earlier run's
+    // database had, so no entry of theirs still within its TTL can answer for this row.
+    await psql.query("SELECT setval(pg_get_serial_sequence('articles', 'id'), $1)", [1_000_000 + Math.floor(Math.random() * 1_000_000_000)]);
+    const id = await published('serve-feed');
+    const get = async (): Promise<string> => ((await (await fetch(`${server.url}/v1/articles/${id}`)).json()) as { title: string }).title;
+    assert.equal(await get(), 'before');
+    assert.equal(await get(), 'before');
+    await psql.query(`UPDATE articles SET title = 'after serve' WHERE id = $1`, [id]);
+    const t0 = Date.now();
+    while ((await get()) !== 'after serve') {
+      assert.ok(Date.now() - t0 < BOUND_MS, `serve still answers the old title ${Date.now() - t0} ms after the commit`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    console.log(`serve: psql UPDATE → new title after ${Date.now() - t0} ms`);
+  } finally {
+    await server.close();
+  }
+  const listening = await psql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pgpress-cache-listen'`, [db.name]);
+  assert.equal(listening.rows[0].n, 0, 'the change feed connection is closed with the server');
 });
