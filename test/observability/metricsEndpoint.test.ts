@@ -2,7 +2,9 @@
 // optional bearer token and own port, and a scrape storm that costs one round of collector reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import type { Queryable } from '../../src/db/queryable.ts';
+import { isPgpressError } from '../../src/errors/index.ts';
 import { createDbCollectorRegistry } from '../../src/observability/collectors/registry.ts';
 import { freePort } from '../harness/freePort.ts';
 import { testApp } from '../harness/testApp.ts';
@@ -95,4 +97,16 @@ test('100 concurrent scrapes cost one round of collector statements, not 100', a
   await Promise.all(Array.from({ length: 100 }, () => storm.registry.metrics()));
   assert.equal(statements, 0);
   assert.deepEqual([...lanes], ['background'], 'collectors read on the background lane only');
+});
+
+test('METRICS_PORT already in use: start-up fails naming METRICS_PORT', async () => {
+  const port = await freePort();
+  const holder = createServer();
+  await new Promise<void>((ok) => holder.listen(port, '127.0.0.1', ok));
+  try {
+    const { app } = await testApp({ metrics: { port, host: '127.0.0.1' } });
+    await assert.rejects(app.ready(), (e) => isPgpressError(e) && e.code === 'PGP_CONFIG_INVALID' && /METRICS_PORT 127\.0\.0\.1:\d+ is in use/.test(e.message));
+  } finally {
+    await new Promise((ok) => holder.close(ok));
+  }
 });

@@ -51,8 +51,14 @@ export async function installMetrics(app: FastifyInstance, opts: MetricsOptions 
   });
   await own.register(metricsRoutes, { ...opts, log: app.log });
   const port = opts.port;
+  const host = opts.host ?? '127.0.0.1';
   app.addHook('onReady', async () => {
-    await own.listen({ host: opts.host ?? '127.0.0.1', port });
+    try {
+      await own.listen({ host, port });
+    } catch (e) {
+      const inUse = (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      throw new PgpressError('PGP_CONFIG_INVALID', inUse ? `METRICS_PORT ${host}:${port} is in use; stop what holds it or choose another port.` : `Cannot serve /metrics on ${host}:${port}: ${(e as Error).message}`, { cause: e });
+    }
   });
   app.addHook('onClose', async () => {
     await own.close();
