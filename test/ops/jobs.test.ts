@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { sql } from '../../src/db/sql.ts';
 import { bloatMethod, indexBloat, matviewsJob, partitionsJob, reindexJob, sourceChangesJob, vacuumJob } from '../../src/ops/jobs/index.ts';
 import { refreshMatview } from '../../src/ops/matviews.ts';
 import { clusterFactory } from '../harness/testCluster.ts';
@@ -34,8 +35,12 @@ test('vacuum: a table with many dead tuples autovacuum has not reached is vacuum
   assert.ok(before.dead >= 15000, `dead tuples before: ${before.dead}`);
   assert.equal(before.vacuumed, null);
 
+  const timeoutOf = async (): Promise<string> => (await cluster.query<{ t: string }>(sql('test.showTimeout', "SELECT current_setting('statement_timeout') AS t"), [], { lane: 'background' })).rows[0]!.t;
+  const laneTimeout = await timeoutOf();
   const r = await vacuumJob({ minDead: 1000, deadPct: 10 }, 60_000).run(ctx);
   assert.equal(r.outcome, 'ok');
+  // VACUUM ran without statement_timeout; the background lane's connection got its value back.
+  assert.equal(await timeoutOf(), laneTimeout);
   const vacuumed = (r.changes.vacuumed as { table: string; dead: number }[]).map((v) => v.table);
   assert.ok(vacuumed.includes('public.bulk'), `vacuumed: ${vacuumed.join(', ')}`);
   assert.ok(!vacuumed.includes('public.quiet'));

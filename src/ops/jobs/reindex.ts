@@ -6,6 +6,7 @@ import { withMaintenanceLock } from '../lock.ts';
 import type { JobDefinition, JobResult } from '../scheduler/types.ts';
 import { bloatMethod, indexBloat } from './bloat.ts';
 import { JOB_LOCK_KEYS } from './keys.ts';
+import { withoutStatementTimeout } from './noStatementTimeout.ts';
 
 /** Which indexes are rebuilt: at least minBytes and at least bloatPct percent waste. */
 export interface ReindexThresholds {
@@ -33,21 +34,23 @@ export function reindexJob(th: ReindexThresholds, intervalMs: number): JobDefini
         const bloated = (await indexBloat(s, th.minBytes, method)).filter((b) => b.bloatPct >= th.bloatPct);
         const rebuilt: { index: string; bloatPct: number; bytesBefore: number; bytesAfter: number }[] = [];
         const deferred: string[] = [];
-        for (const b of bloated) {
-          const qualified = `${quoteIdent(b.schema)}.${quoteIdent(b.index)}`;
-          try {
-            await s.query(sql('jobs.reindex.run', `REINDEX INDEX CONCURRENTLY ${qualified}`));
-          } catch (e) {
-            await dropLeftovers(s, b.schema, b.index);
-            if (isPgpressError(e) && e.pg?.sqlstate === '55P03') {
-              deferred.push(`${b.schema}.${b.index}`);
-              continue;
+        await withoutStatementTimeout(s, async () => {
+          for (const b of bloated) {
+            const qualified = `${quoteIdent(b.schema)}.${quoteIdent(b.index)}`;
+            try {
+              await s.query(sql('jobs.reindex.run', `REINDEX INDEX CONCURRENTLY ${qualified}`));
+            } catch (e) {
+              await dropLeftovers(s, b.schema, b.index);
+              if (isPgpressError(e) && e.pg?.sqlstate === '55P03') {
+                deferred.push(`${b.schema}.${b.index}`);
+                continue;
+              }
+              throw e;
             }
-            throw e;
+            const after = (await s.query<{ bytes: number }>(sizeOf, [qualified])).rows[0]!.bytes;
+            rebuilt.push({ index: `${b.schema}.${b.index}`, bloatPct: b.bloatPct, bytesBefore: b.bytes, bytesAfter: after });
           }
-          const after = (await s.query<{ bytes: number }>(sizeOf, [qualified])).rows[0]!.bytes;
-          rebuilt.push({ index: `${b.schema}.${b.index}`, bloatPct: b.bloatPct, bytesBefore: b.bytes, bytesAfter: after });
-        }
+        });
         return { method, rebuilt, deferred };
       });
       return r.ran ? { outcome: 'ok', changes: r.value } : { outcome: 'skipped', changes: { reason: r.reason } };

@@ -5,6 +5,7 @@ import { isPgpressError } from '../../errors/index.ts';
 import { withMaintenanceLock } from '../lock.ts';
 import type { JobDefinition, JobResult } from '../scheduler/types.ts';
 import { JOB_LOCK_KEYS } from './keys.ts';
+import { withoutStatementTimeout } from './noStatementTimeout.ts';
 
 /** When a table is due: at least minDead dead (or modified) rows and that many percent of its live rows. */
 export interface VacuumThresholds {
@@ -37,17 +38,19 @@ export function vacuumJob(th: VacuumThresholds, intervalMs: number): JobDefiniti
         const { rows } = await s.query<{ schema: string; table: string; dead: number; modified: number; live: number }>(candidates, [th.minDead, th.deadPct, th.maxTables ?? 20]);
         const vacuumed: { table: string; dead: number; modified: number }[] = [];
         const deferred: string[] = [];
-        for (const t of rows) {
-          const name = `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
-          try {
-            // SKIP_LOCKED: a table someone holds a conflicting lock on is left for the next run.
-            await s.query(sql('jobs.vacuum.run', `VACUUM (ANALYZE, SKIP_LOCKED) ${name}`));
-            vacuumed.push({ table: `${t.schema}.${t.table}`, dead: t.dead, modified: t.modified });
-          } catch (e) {
-            if (!isPgpressError(e) || e.pg?.sqlstate !== '55P03') throw e;
-            deferred.push(`${t.schema}.${t.table}`);
+        await withoutStatementTimeout(s, async () => {
+          for (const t of rows) {
+            const name = `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
+            try {
+              // SKIP_LOCKED: a table someone holds a conflicting lock on is left for the next run.
+              await s.query(sql('jobs.vacuum.run', `VACUUM (ANALYZE, SKIP_LOCKED) ${name}`));
+              vacuumed.push({ table: `${t.schema}.${t.table}`, dead: t.dead, modified: t.modified });
+            } catch (e) {
+              if (!isPgpressError(e) || e.pg?.sqlstate !== '55P03') throw e;
+              deferred.push(`${t.schema}.${t.table}`);
+            }
           }
-        }
+        });
         return { vacuumed, deferred };
       });
       return r.ran ? { outcome: 'ok', changes: r.value } : { outcome: 'skipped', changes: { reason: r.reason } };

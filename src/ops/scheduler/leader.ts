@@ -94,7 +94,7 @@ export class LeaderElection {
         const { rows } = await withTimeout(c.query<{ replica: boolean }>(heartbeat.text), this.heartbeatTimeoutMs);
         if (rows[0]!.replica) this.lose(c);
       } else {
-        const { rows } = await c.query<{ replica: boolean; leading: boolean }>({ text: tryLead.text, values: [this.key.toString()] });
+        const { rows } = await withTimeout(c.query<{ replica: boolean; leading: boolean }>({ text: tryLead.text, values: [this.key.toString()] }), this.heartbeatTimeoutMs);
         if (rows[0]!.leading && this.client === c) this.setLeading(true);
       }
     } catch (e) {
