@@ -215,3 +215,20 @@ test('an election never leads on a replica', async () => {
     await pgc.destroy();
   }
 });
+
+test('a run left running by a dead instance is closed as failed (abandoned) once its interval has passed, and the job runs again', async () => {
+  await admin.query("INSERT INTO pgpress_job_runs (job, instance, started_at) VALUES ('tick_d', 'gone', clock_timestamp() - interval '5 seconds')");
+  const [s] = instances(1, [tickJob('tick_d', 2_000)]);
+  s!.start();
+  const end = Date.now() + 5_000;
+  while (!s!.runs.some((r) => r.job === 'tick_d')) {
+    assert.ok(Date.now() < end, 'tick_d never ran');
+    await sleep(20);
+  }
+  await s!.stop();
+  const { rows } = await admin.query<{ instance: string; outcome: string; error: string | null }>("SELECT instance, outcome, error FROM pgpress_job_runs WHERE job = 'tick_d' ORDER BY started_at");
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0]!.outcome, 'failed');
+  assert.match(rows[0]!.error ?? '', /abandoned/);
+  assert.equal(rows[1]!.outcome, 'ok');
+});
