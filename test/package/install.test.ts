@@ -68,7 +68,7 @@ console.log(JSON.stringify({ id: user.id, readiness: (await store.readiness()).r
 await store.close();
 `;
 
-async function serveUntilHealthy(project: string, env: NodeJS.ProcessEnv, port: number): Promise<{ health: number; ready: number; code: number | null; output: string }> {
+async function serveUntilHealthy(project: string, env: NodeJS.ProcessEnv, port: number): Promise<{ health: number; ready: number; dashboard: number[]; code: number | null; output: string }> {
   const child = spawn(join(project, 'node_modules/.bin/pgpress'), ['serve'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
   after(() => child.kill('SIGKILL'));
   let output = '';
@@ -83,8 +83,10 @@ async function serveUntilHealthy(project: string, env: NodeJS.ProcessEnv, port: 
     const health = await fetch(`${base}/healthz`).then((r) => r.status, () => 0);
     if (health === 200) {
       const ready = (await fetch(`${base}/readyz`)).status;
+      // The dashboard's static files ship in the package; uPlot resolves from the consumer's install.
+      const dashboard = await Promise.all(['/dashboard', '/dashboard/app.js', '/dashboard/uPlot.iife.min.js'].map(async (u) => (await fetch(`${base}${u}`)).status));
       child.kill('SIGTERM');
-      return { health, ready, code: await exited, output };
+      return { health, ready, dashboard, code: await exited, output };
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -103,7 +105,7 @@ test('the packed tarball installs into an empty project, imports with its types,
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   // Dependencies come from npm's cache (filled by the checkout's install); the registry only when missing.
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
-  assert.deepEqual(readdirSync(join(project, 'node_modules/pgpress')).sort(), ['README.md', 'bin', 'dist', 'migrations', 'package.json']);
+  assert.deepEqual(readdirSync(join(project, 'node_modules/pgpress')).sort(), ['README.md', 'bin', 'dashboard', 'dist', 'migrations', 'package.json']);
 
   // Types: a consumer file checks against the shipped declarations (and their dependencies' types).
   writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
@@ -138,6 +140,7 @@ test('the packed tarball installs into an empty project, imports with its types,
   const served = await serveUntilHealthy(project, { ...env, PORT: String(port) }, port);
   assert.equal(served.health, 200);
   assert.equal(served.ready, 200, served.output);
+  assert.deepEqual(served.dashboard, [200, 200, 200], 'GET /dashboard and its files answer from the installed package');
   assert.equal(served.code, 0, served.output);
 
   // A project's own migrations (MIGRATIONS_DIR) may have a TypeScript hook: the compiled CLI runs it.
