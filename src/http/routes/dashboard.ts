@@ -1,6 +1,6 @@
 // GET /dashboard: a live dashboard page for a user without Grafana. Static files, no build step:
 // the page (dashboard/ at the package root) polls GET /metrics and draws with uPlot, which is
-// served from its npm package. Files are read once, at registration.
+// served from its npm package. Files are read once per process, when the first app registers them.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +22,12 @@ function assets(): Record<string, [string, string]> {
   };
 }
 
+let loaded: [path: string, body: Buffer, type: string][] | undefined;
+
 /** Registers GET /dashboard and its static files. */
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
-  for (const [path, [file, type]] of Object.entries(assets())) {
-    const body = readFileSync(file);
+  loaded ??= Object.entries(assets()).map(([path, [file, type]]) => [path, readFileSync(file), type]);
+  for (const [path, body, type] of loaded) {
     app.get(path, { schema: { hide: true } }, (_req, reply) => {
       void reply.type(type).header('cache-control', 'no-cache').send(body);
     });
