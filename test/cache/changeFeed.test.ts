@@ -225,3 +225,23 @@ test('the Redis cursor store keeps the cursor across clients; a missing or malfo
     redis.disconnect();
   }
 });
+
+test('a TRUNCATE, and a statement touching more than 1000 tags, reach onTags as the one tag *', async () => {
+  const c = collector();
+  const feed = await startChangeFeed(feedOpts(c));
+  try {
+    await psql.query('TRUNCATE comments');
+    await c.until('*', BOUND_MS);
+    assert.deepEqual(c.batches.find((b) => b.tags.includes('*'))!.tags, ['*']);
+    c.batches.length = 0;
+    c.seen.clear();
+    // 600 users: user:ID and author:ID each, 1200 tags in one statement.
+    await psql.query(
+      `INSERT INTO users (email, username, display_name) SELECT 'bulk' || i || '@example.com', 'bulk_' || i, 'Bulk' FROM generate_series(1, 600) AS i`,
+    );
+    await c.until('*', BOUND_MS);
+    assert.equal([...c.seen].some((t) => t.startsWith('user:')), false, 'the bulk statement logged * instead of 1200 tags');
+  } finally {
+    await feed.stop();
+  }
+});
