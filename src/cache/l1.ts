@@ -48,6 +48,8 @@ export class L1 {
 
   /** Drops every entry carrying one of tags; loads in flight that read them will not be stored. */
   invalidate(tags: readonly string[], now: number = Date.now()): void {
+    // '*': everything (the change feed lost track, e.g. its cursor fell behind the log's retention).
+    if (tags.includes('*')) return this.clear(now);
     if (this.invalidatedAt.size > 10_000) this.forget(now);
     for (const t of tags) {
       this.invalidatedAt.set(t, now);

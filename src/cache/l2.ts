@@ -32,17 +32,17 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `;
 
-// KEYS: entry, lease, mark_1..n, set_1..n. ARGV: bytes, seq at load start, entry ms, n, entry key, set ms.
-// Stores nothing when a tag was invalidated after the load began.
+// KEYS: entry, lease, mark of '*', mark_1..n, set_1..n. ARGV: bytes, seq at load start, entry ms, n, entry key, set ms.
+// Stores nothing when a tag (or everything: '*') was invalidated after the load began.
 const SET_IF_CURRENT = `
 local n = tonumber(ARGV[4])
-for i = 1, n do
-  local m = redis.call('GET', KEYS[2 + i])
+for i = 0, n do
+  local m = redis.call('GET', KEYS[3 + i])
   if m and tonumber(m) > tonumber(ARGV[2]) then redis.call('DEL', KEYS[2]) return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 for i = 1, n do
-  local s = KEYS[2 + n + i]
+  local s = KEYS[3 + n + i]
   redis.call('SADD', s, ARGV[5])
   redis.call('PEXPIRE', s, ARGV[6])
 end
@@ -50,10 +50,19 @@ redis.call('DEL', KEYS[2])
 return 1
 `;
 
-// KEYS: seq, floor, mark_1..n, set_1..n. ARGV: n, commit position (sortable hex or ''), mark ms, channel, message.
+// KEYS: seq, floor, mark_1..n, set_1..n. ARGV: n, commit position (sortable hex or ''), mark ms, channel,
+// message, '1' when '*' is among the tags (every entry is deleted: a SCAN of this namespace, rare), entry pattern.
 const INVALIDATE = `
 local n = tonumber(ARGV[1])
 local s = redis.call('INCR', KEYS[1])
+if ARGV[6] == '1' then
+  local cursor = '0'
+  repeat
+    local r = redis.call('SCAN', cursor, 'MATCH', ARGV[7], 'COUNT', 1000)
+    cursor = r[1]
+    for _, k in ipairs(r[2]) do redis.call('DEL', k) end
+  until cursor == '0'
+end
 if ARGV[2] ~= '' and (redis.call('GET', KEYS[2]) or '') < ARGV[2] then redis.call('SET', KEYS[2], ARGV[2]) end
 for i = 1, n do
   redis.call('SET', KEYS[2 + i], s, 'PX', ARGV[3])
@@ -124,7 +133,7 @@ export class L2 {
   /** Stores bytes under key for ttlMs unless a tag was invalidated after seq; releases the lease. */
   async set(key: string, bytes: Buffer, tags: readonly string[], seq: string, ttlMs: number): Promise<boolean> {
     const n = tags.length;
-    const keys = [this.p + 'e:' + key, this.p + 'l:' + key, ...tags.map((t) => this.p + 'm:' + t), ...tags.map((t) => this.p + 's:' + t)];
+    const keys = [this.p + 'e:' + key, this.p + 'l:' + key, this.p + 'm:*', ...tags.map((t) => this.p + 'm:' + t), ...tags.map((t) => this.p + 's:' + t)];
     const ok = await this.r.cacheSetIfCurrent(keys.length, ...keys, bytes, seq, ttlMs, n, this.p + 'e:' + key, ttlMs);
     return ok === 1;
   }
@@ -132,7 +141,8 @@ export class L2 {
   /** Marks tags invalidated (entries stored later by loads that began earlier are refused), deletes their entries, publishes message. */
   async invalidate(tags: readonly string[], sortableLsn: string, message: string): Promise<void> {
     const keys = [this.p + 'seq', this.p + 'floor', ...tags.map((t) => this.p + 'm:' + t), ...tags.map((t) => this.p + 's:' + t)];
-    await this.r.cacheInvalidate(keys.length, ...keys, tags.length, sortableLsn, MARK_TTL_MS, this.channel, message);
+    const all = tags.includes('*') ? '1' : '0';
+    await this.r.cacheInvalidate(keys.length, ...keys, tags.length, sortableLsn, MARK_TTL_MS, this.channel, message, all, this.p + 'e:*');
   }
 
   /** Memory Redis reports in use (the L2 bytes metric), or undefined when it does not answer. */

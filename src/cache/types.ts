@@ -10,8 +10,9 @@ import type { Logger } from '../observability/logger.ts';
  *   `feed:*`        every feed page (any article published, changed or archived)
  *   `search:*`      every search result (any article's text, title or status changed)
  *   `analytics:*`   every analytics read (a materialized view refreshed)
+ *   `*`             everything (the change feed lost track: its cursor fell behind the log)
  */
-export type CacheTag = `article:${number}` | `author:${number}` | `user:${number}` | `tag:${string}` | 'feed:*' | 'search:*' | 'analytics:*';
+export type CacheTag = `article:${number}` | `author:${number}` | `user:${number}` | `tag:${string}` | 'feed:*' | 'search:*' | 'analytics:*' | '*';
 
 /** Tag builders, so callers never spell a tag by hand. */
 export const tags = {
