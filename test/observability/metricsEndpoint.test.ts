@@ -105,7 +105,7 @@ test('METRICS_PORT already in use: start-up fails naming METRICS_PORT', async ()
   await new Promise<void>((ok) => holder.listen(port, '127.0.0.1', ok));
   try {
     const { app } = await testApp({ metrics: { port, host: '127.0.0.1' } });
-    await assert.rejects(app.ready(), (e) => isPgpressError(e) && e.code === 'PGP_CONFIG_INVALID' && /METRICS_PORT 127\.0\.0\.1:\d+ is in use/.test(e.message));
+    await assert.rejects(Promise.resolve(app.ready()), (e: unknown) => isPgpressError(e) && e.code === 'PGP_CONFIG_INVALID' && /METRICS_PORT 127\.0\.0\.1:\d+ is in use/.test(e.message));
   } finally {
     await new Promise((ok) => holder.close(ok));
   }
