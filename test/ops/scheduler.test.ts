@@ -232,3 +232,27 @@ test('a run left running by a dead instance is closed as failed (abandoned) once
   assert.match(rows[0]!.error ?? '', /abandoned/);
   assert.equal(rows[1]!.outcome, 'ok');
 });
+
+test('a failing job: its run is recorded failed with the error, counted in pgpress_job_failures_total, and sets no last success', async () => {
+  const registry = new Registry();
+  const failing: JobDefinition = { name: 'boom', intervalMs: 60_000, run: () => Promise.reject(new Error('disk on fire')) };
+  const [s] = instances(1, [failing, tickJob('tick_e', 60_000)], registry);
+  s!.start();
+  const end = Date.now() + 5_000;
+  while (s!.runs.length < 2) {
+    assert.ok(Date.now() < end, 'the jobs never ran');
+    await sleep(20);
+  }
+  await s!.stop();
+  const { rows } = await admin.query<{ outcome: string; error: string | null; finished: boolean }>("SELECT outcome, error, finished_at IS NOT NULL AS finished FROM pgpress_job_runs WHERE job = 'boom'");
+  assert.deepEqual(rows, [{ outcome: 'failed', error: 'disk on fire', finished: true }]);
+  const value = async (name: string, labels: Record<string, string>): Promise<number | undefined> =>
+    (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+  assert.equal(await value('pgpress_job_failures_total', { job: 'boom' }), 1);
+  assert.equal(await value('pgpress_job_runs_total', { job: 'boom', outcome: 'failed' }), 1);
+  assert.equal(await value('pgpress_job_last_success_timestamp_seconds', { job: 'boom' }), undefined);
+  const last = await value('pgpress_job_last_success_timestamp_seconds', { job: 'tick_e' });
+  assert.ok(last !== undefined && Math.abs(last - Date.now() / 1000) < 30, 'the other job succeeded and says when');
+  const count = (await registry.getSingleMetric('pgpress_job_duration_seconds')!.get()).values.find((v) => (v as { metricName?: string }).metricName === 'pgpress_job_duration_seconds_count' && v.labels.job === 'boom')?.value;
+  assert.equal(count, 1);
+});

@@ -35,6 +35,8 @@ export class LeaderElection {
   private stopped = false;
   private isLeader = false;
   private pid: number | undefined;
+  /** Epoch ms before which this instance does not try the lock again after losing it. */
+  private backOffUntil = 0;
   private round: Promise<void> = Promise.resolve();
   private readonly key: bigint;
   private readonly heartbeatTimeoutMs: number;
@@ -88,6 +90,9 @@ export class LeaderElection {
 
   private async tick(): Promise<void> {
     try {
+      // An instance whose lock connection just failed is the suspect one: it waits two polls, so a
+      // follower (trying every poll) takes over rather than it winning the race back.
+      if (!this.isLeader && Date.now() < this.backOffUntil) return;
       const c = this.client ?? (await this.connect());
       if (this.stopped) return;
       if (this.isLeader) {
@@ -124,6 +129,7 @@ export class LeaderElection {
   private lose(c: pg.Client): void {
     if (this.client !== c) return;
     this.client = undefined;
+    if (this.isLeader) this.backOffUntil = Date.now() + 2 * this.opts.pollMs;
     this.setLeading(false);
     // Closing the socket releases the lock on the server if it still thinks we hold it.
     c.end().catch(() => undefined);
