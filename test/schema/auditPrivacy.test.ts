@@ -82,6 +82,7 @@ test('the key is readable only through the audit trigger: a writer without acces
   await c.query(`CREATE ROLE ${writer} NOLOGIN`);
   await c.query(`GRANT INSERT, UPDATE, SELECT ON users TO ${writer}`);
   await c.query(`GRANT SELECT, INSERT, UPDATE ON pgpress_source_changes TO ${writer}`); // the matview change counter
+  await c.query(`GRANT INSERT ON pgpress_cache_changes TO ${writer}`); // the cache's change log
   await c.query('BEGIN');
   try {
     await c.query(`SET LOCAL ROLE ${writer}`);
