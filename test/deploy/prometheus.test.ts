@@ -1,5 +1,6 @@
 // Monitoring system integration: Debian's prometheus scrapes a running pgpress's GET /metrics and
 // evaluates the shipped alert rules (deploy/prometheus/alerts.yml, `for:` shortened to 1 s). The
+// pool is saturated (every connection in pg_sleep) and PgpressPoolUtilisationHigh fires. Then the
 // database goes away for this pgpress (a TCP gate in front of PostgreSQL shuts): its circuit to the
 // primary opens and Prometheus's own API lists PgpressBreakerOpen firing (and PgpressErrorRateHigh,
 // from the 5xx answers); the gate opens again, the breaker's probe closes the circuit and the
@@ -27,7 +28,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 const named = (alerts: PromAlert[], name: string): PromAlert | undefined => alerts.find((a) => a.labels.alertname === name);
 const breakerAlert = (alerts: PromAlert[]): PromAlert | undefined => named(alerts, 'PgpressBreakerOpen');
 
-test('a real Prometheus scrapes /metrics, fires PgpressBreakerOpen (and the error-rate alert) while the primary is unreachable and resolves the breaker alert after', { timeout: 90_000 }, async () => {
+test('a real Prometheus scrapes /metrics, fires PgpressPoolUtilisationHigh with the pool saturated, PgpressBreakerOpen (and the error-rate alert) while the primary is unreachable, and resolves the breaker alert after', { timeout: 90_000 }, async () => {
   const db = await testDatabase();
   const target = new URL(db.url);
   const gate = await startTcpGate(target.hostname, Number(target.port || 5432));
@@ -54,6 +55,16 @@ test('a real Prometheus scrapes /metrics, fires PgpressBreakerOpen (and the erro
   // Prometheus scrapes pgpress: up is 1 and the breaker series is there, closed.
   await until('the first scrape', 20_000, async () => ((await p.query('pgpress_db_breaker_state{target="primary"} == 0')).length === 1 ? true : undefined), context);
   assert.equal(breakerAlert(await p.alerts()), undefined, 'no breaker alert while the database answers');
+
+  // Saturate the default lane (4 connections, all in pg_sleep): PgpressPoolUtilisationHigh fires.
+  const sleep = { name: 'test_pool_sleep', text: 'SELECT pg_sleep(8)' };
+  const busy = Promise.all(Array.from({ length: 4 }, () => store.cluster.tx((q) => q.query(sleep))));
+  const pool = await until('PgpressPoolUtilisationHigh firing', 8_000, async () => {
+    const a = named(await p.alerts(), 'PgpressPoolUtilisationHigh');
+    return a?.state === 'firing' ? a : undefined;
+  }, context);
+  assert.deepEqual([pool.labels.target, pool.labels.lane], ['primary', 'default']);
+  await busy;
 
   gate.shut();
   // Calls fail on connect until the circuit opens; then they fail fast.
