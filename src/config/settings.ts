@@ -8,10 +8,10 @@ const postgresUrl = z
   .url('must be a URL such as postgres://user:password@host:5432/dbname')
   .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must start with postgres:// or postgresql://');
 
+/** One server (redis://, rediss://), a Sentinel-managed primary (redis+sentinel://h1:26379,h2/name) or a Cluster (redis+cluster://h1:7000,h2:7001). */
 const redisUrl = z
   .string()
-  .url('must be a URL such as redis://127.0.0.1:6379')
-  .refine((s) => /^rediss?:\/\//.test(s), 'must start with redis:// or rediss://');
+  .refine((s) => (/^rediss?:\/\//.test(s) ? URL.canParse(s) : /^redis\+(sentinel|cluster)s?:\/\/\S+$/.test(s)), 'must be a URL such as redis://127.0.0.1:6379 (or redis+sentinel://host:26379/name, redis+cluster://host:7000,host:7001)');
 
 const intIn = (min: number, max: number) =>
   z.coerce

@@ -1,7 +1,7 @@
 // Per-client rate limiting, shared across instances through Redis when it is configured.
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../cache/l2.ts';
 import { PgpressError } from '../errors/index.ts';
 import { httpMetrics } from '../observability/metrics.ts';
 import { boundedRedisStore } from './rateLimitStore.ts';

@@ -2,7 +2,7 @@
 // answer) fails the check after timeoutMs instead of holding the request, whatever the client's
 // own options.
 import type { FastifyRateLimitStore } from '@fastify/rate-limit';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../cache/l2.ts';
 
 // The plugin's fixed-window script: INCR, set the window's expiry on the first hit, return the TTL.
 const FIXED_WINDOW = `

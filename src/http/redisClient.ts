@@ -1,5 +1,6 @@
 // The service's Redis client: every command bounded, nothing queued while disconnected.
-import { Redis } from 'ioredis';
+import type { RedisClient } from '../cache/l2.ts';
+import { createRedisClient } from '../cache/redisTarget.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /** How often a reconnect loop may log that Redis is unavailable. */
@@ -12,8 +13,9 @@ const CONNECT_TIMEOUT_MS = 2_000;
  * disconnected (no offline queue); it reconnects in the background. Resolves once connected, or
  * after the connect timeout with the client still trying (the service starts without Redis).
  */
-export async function connectRedis(url: string, commandTimeoutMs: number, logger: Logger): Promise<Redis> {
-  const redis = new Redis(url, {
+export async function connectRedis(url: string, commandTimeoutMs: number, logger: Logger): Promise<RedisClient> {
+  // One server, a Sentinel-managed primary or a Cluster, by the URL's scheme (see redisTarget.ts).
+  const redis = createRedisClient(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: commandTimeoutMs,

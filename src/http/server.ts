@@ -7,7 +7,7 @@ import { PgpressError } from '../errors/index.ts';
 import { migrate } from '../migrate/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createStore, type Store } from '../store.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../cache/l2.ts';
 import { resolveJwtSecret } from '../security/jwtSecret.ts';
 import { tokenService } from '../security/tokens.ts';
 import { buildApp } from './app.ts';
