@@ -1,6 +1,7 @@
 // createStore: the library face — a Cluster plus the content services over it.
 import { resolve } from 'node:path';
 import { Cluster, type ClusterOptions, type Queryable } from './db/cluster.ts';
+import { resolveClusterOptions } from './db/clusterOptions.ts';
 import type { TargetHealth } from './db/health.ts';
 import { inSession, newSession, type ConsistencySession } from './db/session.ts';
 import { QueryCache, type QueryCacheOptions } from './cache/queryCache.ts';
@@ -140,7 +141,10 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
   // Writes run in a transaction that carries the actor (SET LOCAL), so audit rows name who acted,
   // and that yields a commit LSN (the read-your-writes token).
   const subscriber = opts.cache?.redis?.duplicate();
-  const cache = opts.cache ? new QueryCache({ ...opts.cache, ...(subscriber ? { subscriber } : {}) }) : undefined;
+  // A change the database announces without a position may not be on a replica yet: with replicas,
+  // entries it touches are not stored for the replica lag bound (a lagging replica leaves rotation).
+  const dbSettleMs = (opts.replicaUrls ?? []).length > 0 ? resolveClusterOptions({ url: opts.url, ...opts.pool }).replicas.maxLagMs : 0;
+  const cache = opts.cache ? new QueryCache({ dbSettleMs, ...opts.cache, ...(subscriber ? { subscriber } : {}) }) : undefined;
   // The cache's tags are invalidated only after the transaction committed (tx has returned), with
   // its commit LSN: never inside it, where a reader could reload the old row before the commit.
   const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>, tagsOf?: (v: T) => string[]): Promise<T> => {

@@ -46,7 +46,7 @@ export class L1 {
     return true;
   }
 
-  /** Drops every entry carrying one of tags; loads in flight that read them will not be stored. */
+  /** Drops every entry carrying one of tags; loads that began before `now` (it may lie ahead: a settle window) are not stored. */
   invalidate(tags: readonly string[], now: number = Date.now()): void {
     // '*': everything (the change feed lost track, e.g. its cursor fell behind the log's retention).
     if (tags.includes('*')) return this.clear(now);

@@ -32,13 +32,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `;
 
-// KEYS: entry, lease, mark of '*', mark_1..n, set_1..n. ARGV: bytes, seq at load start, entry ms, n, entry key, set ms.
-// Stores nothing when a tag (or everything: '*') was invalidated after the load began.
+// KEYS: entry, lease, mark of '*', mark_1..n, set_1..n, settle_1..n. ARGV: bytes, seq at load start, entry ms, n, entry key, set ms.
+// Stores nothing when a tag (or everything: '*') was invalidated after the load began, or is settling.
 const SET_IF_CURRENT = `
 local n = tonumber(ARGV[4])
 for i = 0, n do
   local m = redis.call('GET', KEYS[3 + i])
   if m and tonumber(m) > tonumber(ARGV[2]) then redis.call('DEL', KEYS[2]) return 0 end
+end
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[3 + 2 * n + i]) == 1 then redis.call('DEL', KEYS[2]) return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 for i = 1, n do
@@ -51,7 +54,8 @@ return 1
 `;
 
 // KEYS: seq, floor, mark_1..n, set_1..n. ARGV: n, commit position (sortable hex or ''), mark ms, channel,
-// message, '1' when '*' is among the tags (every entry is deleted: a SCAN of this namespace, rare), entry pattern.
+// message, '1' when '*' is among the tags (every entry is deleted: a SCAN of this namespace, rare), entry pattern,
+// settle ms (> 0: for that long no entry carrying one of the tags is stored; KEYS then also hold settle_1..n).
 const INVALIDATE = `
 local n = tonumber(ARGV[1])
 local s = redis.call('INCR', KEYS[1])
@@ -69,6 +73,7 @@ for i = 1, n do
   local members = redis.call('SMEMBERS', KEYS[2 + n + i])
   for _, k in ipairs(members) do redis.call('DEL', k) end
   redis.call('DEL', KEYS[2 + n + i])
+  if tonumber(ARGV[8]) > 0 then redis.call('SET', KEYS[2 + 2 * n + i], 1, 'PX', ARGV[8]) end
 end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return s
@@ -133,16 +138,16 @@ export class L2 {
   /** Stores bytes under key for ttlMs unless a tag was invalidated after seq; releases the lease. */
   async set(key: string, bytes: Buffer, tags: readonly string[], seq: string, ttlMs: number): Promise<boolean> {
     const n = tags.length;
-    const keys = [this.p + 'e:' + key, this.p + 'l:' + key, this.p + 'm:*', ...tags.map((t) => this.p + 'm:' + t), ...tags.map((t) => this.p + 's:' + t)];
+    const keys = [this.p + 'e:' + key, this.p + 'l:' + key, this.p + 'm:*', ...tags.map((t) => this.p + 'm:' + t), ...tags.map((t) => this.p + 's:' + t), ...tags.map((t) => this.p + 'q:' + t)];
     const ok = await this.r.cacheSetIfCurrent(keys.length, ...keys, bytes, seq, ttlMs, n, this.p + 'e:' + key, ttlMs);
     return ok === 1;
   }
 
   /** Marks tags invalidated (entries stored later by loads that began earlier are refused), deletes their entries, publishes message. */
-  async invalidate(tags: readonly string[], sortableLsn: string, message: string): Promise<void> {
-    const keys = [this.p + 'seq', this.p + 'floor', ...tags.map((t) => this.p + 'm:' + t), ...tags.map((t) => this.p + 's:' + t)];
+  async invalidate(tags: readonly string[], sortableLsn: string, message: string, settleMs = 0): Promise<void> {
+    const keys = [this.p + 'seq', this.p + 'floor', ...tags.map((t) => this.p + 'm:' + t), ...tags.map((t) => this.p + 's:' + t), ...tags.map((t) => this.p + 'q:' + t)];
     const all = tags.includes('*') ? '1' : '0';
-    await this.r.cacheInvalidate(keys.length, ...keys, tags.length, sortableLsn, MARK_TTL_MS, this.channel, message, all, this.p + 'e:*');
+    await this.r.cacheInvalidate(keys.length, ...keys, tags.length, sortableLsn, MARK_TTL_MS, this.channel, message, all, this.p + 'e:*', settleMs);
   }
 
   /** Memory Redis reports in use (the L2 bytes metric), or undefined when it does not answer. */

@@ -24,6 +24,12 @@ export interface QueryCacheOptions {
   ttls?: Partial<Record<CacheKind, KindTtl>>;
   /** How long a loading instance holds the lease; others wait at most this long for its entry. */
   leaseMs?: number;
+  /**
+   * After an invalidation without a commit position (the database change feed), entries carrying
+   * its tags are not stored for this long: a replica may not have replayed the change yet, and a
+   * read from it must not be cached as current. The replica lag bound (0 without replicas).
+   */
+  dbSettleMs?: number;
   /** After a Redis failure, L2 is skipped this long (then one call probes it). */
   l2RetryMs?: number;
   log?: Logger;
@@ -66,6 +72,7 @@ export class QueryCache implements Invalidator {
   private readonly ttls: Record<CacheKind, KindTtl>;
   private readonly leaseMs: number;
   private readonly l2RetryMs: number;
+  private readonly dbSettleMs: number;
   private readonly m: CacheMetrics;
   private readonly log: Logger | undefined;
   private readonly flights = new Map<string, Flight>();
@@ -91,6 +98,7 @@ export class QueryCache implements Invalidator {
     this.ttls = { ...DEFAULT_TTLS, ...opts.ttls };
     this.leaseMs = opts.leaseMs ?? 2_000;
     this.l2RetryMs = opts.l2RetryMs ?? 1_000;
+    this.dbSettleMs = opts.dbSettleMs ?? 0;
     this.m = opts.metrics ?? cacheMetrics();
     this.log = opts.log;
     this.removeSource = this.m.addSource({ l1Bytes: () => this.l1.bytes(), l2Bytes: () => (this.l2Usable() ? this.l2!.usedBytes() : Promise.resolve(undefined)) });
@@ -200,14 +208,16 @@ export class QueryCache implements Invalidator {
     if (tags.length === 0) return;
     this.m.invalidations.inc({ source }, tags.length);
     this.floor = maxLsn(this.floor, lsn);
-    this.l1.invalidate(tags);
+    // Without a position, loads that start within the settle window may read a lagging replica.
+    const settleMs = lsn === undefined && source !== 'write' ? this.dbSettleMs : 0;
+    this.l1.invalidate(tags, Date.now() + settleMs);
     if (source === 'remote' || !this.l2) return;
-    await this.publish(tags, lsn);
+    await this.publish(tags, lsn, settleMs);
   }
 
-  private async publish(tags: readonly string[], lsn: string | undefined): Promise<void> {
+  private async publish(tags: readonly string[], lsn: string | undefined, settleMs = 0): Promise<void> {
     const message = JSON.stringify({ o: this.origin, t: tags, l: lsn ?? '' });
-    if ((await this.viaL2((l2) => l2.invalidate(tags, sortableLsn(lsn), message))) !== SKIPPED) return;
+    if ((await this.viaL2((l2) => l2.invalidate(tags, sortableLsn(lsn), message, settleMs))) !== SKIPPED) return;
     // Kept for when Redis answers again: until then other instances' entries live at most their TTL.
     for (const t of tags) this.pending.add(t);
     if (this.pending.size > 10_000) {

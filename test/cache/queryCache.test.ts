@@ -76,3 +76,26 @@ test('L1 holds at most its byte bound; entries of 1 KiB and more are deflated wh
   assert.equal(small[0], 0, 'stored raw below 1 KiB');
   await c.close();
 });
+
+test('after an invalidation without a position (the change feed), entries with its tags are not stored for the settle window', async () => {
+  const r = cacheRedis(redis.url);
+  await ready(r);
+  const c = new QueryCache({ l1MaxBytes: 1 << 20, redis: r, namespace: 'settle', dbSettleMs: 400 });
+  const x = counter('x', 'article:5');
+  assert.equal(await c.get(x.lookup), 1);
+  assert.equal(await c.get(x.lookup), 1, 'cached');
+  await c.invalidate(['article:5'], 'db');
+  assert.equal(await c.get(x.lookup), 2, 'reloaded');
+  await new Promise((res) => setTimeout(res, 50));
+  assert.equal(await c.get(x.lookup), 3, 'within the window (a replica may lag): served, not stored in L1 or L2');
+  await new Promise((res) => setTimeout(res, 450));
+  assert.equal(await c.get(x.lookup), 4);
+  await new Promise((res) => setTimeout(res, 50));
+  assert.equal(await c.get(x.lookup), 4, 'stored again after the window');
+  // A write's invalidation carries its commit position: no window.
+  await c.invalidate(['article:5'], 'write', '0/1');
+  assert.equal(await c.get(x.lookup), 5);
+  await new Promise((res) => setTimeout(res, 50));
+  assert.equal(await c.get(x.lookup), 5);
+  await c.close();
+});
