@@ -28,7 +28,11 @@ test('a burst of shed requests is counted and summarised, not logged one by one 
   const { app, store } = await testApp({ logger: createLogger('info', logs.stream) });
   const before = await metricValue('pgpress_http_shed_total');
   // Saturate the default lane for real (pool max 4): more than four waiters per connection.
-  const sleepers = Array.from({ length: 4 + 17 }, () => store.cluster.query(sleep, [0.8]));
+  // The last of them wait ~4 s for a connection: on a loaded machine past the lane's acquire
+  // timeout, which is the lane doing its job, not this test's subject.
+  const sleepers = Array.from({ length: 4 + 17 }, () => store.cluster.query(sleep, [0.8]).catch((e: { code?: string }) => {
+    if (e.code !== 'PGP_POOL_TIMEOUT') throw e;
+  }));
   await new Promise((r) => setTimeout(r, 100));
   const codes = await Promise.all(Array.from({ length: 60 }, () => app.inject({ url: '/v1/articles/1' }).then((r) => r.statusCode)));
   await Promise.all(sleepers);
