@@ -112,7 +112,7 @@ export class QueryCache implements Invalidator {
     if (e && covers(e.lsn, l.token)) {
       const now = Date.now();
       if (now < e.fresh) {
-        this.m.hits.inc({ kind: l.kind, tier: 'l1' });
+        this.m.l1Hit(l.kind);
         return e.v;
       }
       if (now < e.stale) {

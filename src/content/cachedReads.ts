@@ -39,18 +39,24 @@ export interface CachedReads {
  */
 const published = (a: { status: string }): boolean => a.status === 'published';
 
+/** What an article read read: the article. */
+const articleTags = (a: Article): string[] => [tags.article(a.id)];
+
 /** The content reads over cache, each loading through readerAt on a miss. */
 export function cachedReads(cache: QueryCache, readerAt: ReaderAt): CachedReads {
+  // The load comes from a function returning it, not an arrow written as a `load:` property: tsx
+  // (esbuild keepNames) wraps such an arrow to name it, an Object.defineProperty on every read, hits included.
+  const loader = <T>(load: (q: Queryable) => Promise<T>, deadline: number | undefined): ((token: string | undefined) => Promise<T>) => (token) => load(readerAt(token, deadline));
   const read = <T>(kind: CacheKind, key: string, ctx: CachedReadContext, load: (q: Queryable) => Promise<T>, tagsOf: (v: T) => string[], cacheable?: (v: T) => boolean): Promise<T> => {
-    const l: Lookup<T> = { kind, key, load: (token) => load(readerAt(token, ctx.deadline)), tags: tagsOf };
+    const l: Lookup<T> = { kind, key, load: loader(load, ctx.deadline), tags: tagsOf };
     if (ctx.token !== undefined) l.token = ctx.token;
     if (ctx.deadline !== undefined) l.deadline = ctx.deadline;
     if (cacheable) l.cacheable = cacheable;
     return cache.get(l);
   };
   return {
-    article: (id, ctx) => read('article', `a:${id}`, ctx, (q) => getArticle(q, id), (a) => [tags.article(a.id)], published),
-    articleBySlug: (slug, ctx) => read('article', `s:${slug}`, ctx, (q) => getArticleBySlug(q, slug), (a) => [tags.article(a.id)], published),
+    article: (id, ctx) => read('article', `a:${id}`, ctx, (q) => getArticle(q, id), articleTags, published),
+    articleBySlug: (slug, ctx) => read('article', `s:${slug}`, ctx, (q) => getArticleBySlug(q, slug), articleTags, published),
     // Any article published, changed or archived can move every feed page: one tag for all.
     feed: (o, ctx) => read('feed', `f:${JSON.stringify([o.limit ?? 20, o.cursor ?? null, o.authorId ?? null, o.tag ?? null, o.meta ?? null, o.lang ?? null])}`, ctx, (q) => feedPage(q, o), () => [tags.feed]),
     search: (text, limit, offset, filter, ctx) =>
