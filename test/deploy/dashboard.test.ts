@@ -53,8 +53,8 @@ test('/dashboard loads in headless Chromium without errors and its charts draw l
   try {
     await checkDashboard(page, base);
   } finally {
-    await page.close();
     await stopTraffic();
+    await page.close();
   }
 });
 

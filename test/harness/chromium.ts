@@ -38,6 +38,7 @@ type Message = { id?: number; method?: string; params?: Record<string, unknown>;
 export async function openHeadlessPage(width = 1280, height = 900): Promise<HeadlessPage> {
   const bin = ensureChromium();
   const profile = mkdtempSync(join(tmpdir(), 'pgpress-chromium-'));
+  // Its own process group (detached): close() kills the renderers and helpers with it.
   const child: ChildProcess = spawn(bin, [
     '--headless=new',
     '--remote-debugging-pipe',
@@ -51,7 +52,7 @@ export async function openHeadlessPage(width = 1280, height = 900): Promise<Head
     `--user-data-dir=${profile}`,
     `--window-size=${width},${height}`,
     'about:blank',
-  ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -92,10 +93,11 @@ export async function openHeadlessPage(width = 1280, height = 900): Promise<Head
   const close = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-      child.kill('SIGKILL');
+      process.kill(-child.pid!, 'SIGKILL');
       await exited;
     }
-    rmSync(profile, { recursive: true, force: true });
+    // A helper process may still be flushing into the profile for a moment: retry the removal.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
 
   try {
