@@ -114,7 +114,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<TestProm
       child.kill('SIGKILL');
       await exited;
     }
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     await waitReady(url, child, logOf);
