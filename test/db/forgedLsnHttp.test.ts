@@ -9,6 +9,7 @@ import { LSN_HEADER, buildApp } from '../../src/http/app.ts';
 import { migrate } from '../../src/migrate/index.ts';
 import { tokenService } from '../../src/security/tokens.ts';
 import { createStore, type Store } from '../../src/store.ts';
+import { inRotation } from '../harness/inRotation.ts';
 import { startCluster, type PgNode, type PgReplica, type TestCluster } from '../harness/pgCluster.ts';
 
 let pgc: TestCluster;
@@ -56,6 +57,7 @@ test('GET /v1/articles/:id with a forged x-pgpress-lsn costs the same statements
   assert.equal(a.statusCode, 201, a.body);
   await pgc.waitForReplica(replica);
   await store.cluster.health(); // a monitor round that has seen the replica caught up
+  await inRotation(store);
 
   const N = 8;
   const measure = async (headers: Record<string, string>): Promise<{ replica: number; primary: number; ok: number }> => {

@@ -10,6 +10,7 @@ import { migrate } from '../../src/migrate/index.ts';
 import { registry } from '../../src/observability/metrics.ts';
 import { tokenService } from '../../src/security/tokens.ts';
 import { createStore, type Store } from '../../src/store.ts';
+import { inRotation } from '../harness/inRotation.ts';
 import { startCluster, type PgReplica, type TestCluster } from '../harness/pgCluster.ts';
 
 let pgc: TestCluster;
@@ -31,15 +32,7 @@ before(async () => {
   });
   await store.cluster.ready();
   app = await buildApp({ store, tokens, shedEventLoopDelayMs: 0 });
-  // On a loaded machine the first probe may miss its 500 ms timeout: the replica then leaves the
-  // rotation and rejoins after staying healthy for rejoinAfterMs. These tests are about a replica
-  // in rotation, so wait for it (the /readyz snapshot is at most READYZ_CACHE_MS old).
-  for (const until = Date.now() + 20_000; ;) {
-    const rep = (await app.inject('/readyz')).json<{ targets?: Array<{ inRotation?: boolean }> }>().targets?.[1];
-    if (rep?.inRotation === true) break;
-    if (Date.now() > until) throw new Error(`replica1 not in rotation 20 s after start: ${JSON.stringify(rep)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await inRotation(store);
 });
 
 after(async () => {

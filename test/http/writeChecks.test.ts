@@ -7,6 +7,7 @@ import { buildApp } from '../../src/http/app.ts';
 import { migrate } from '../../src/migrate/index.ts';
 import { tokenService } from '../../src/security/tokens.ts';
 import { createStore, type Store } from '../../src/store.ts';
+import { inRotation } from '../harness/inRotation.ts';
 import { startCluster, type PgReplica, type TestCluster } from '../harness/pgCluster.ts';
 
 let pgc: TestCluster;
@@ -40,11 +41,7 @@ after(async () => {
 /** Waits until the replica serves reads again (a long pause may have taken it out of rotation). */
 async function replicaInRotation(): Promise<void> {
   await pgc.waitForReplica(replica);
-  for (let i = 0; i < 200; i++) {
-    if ((await store.readiness()).targets.some((t) => t.name === 'replica1' && t.inRotation)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the replica did not rejoin the rotation in 10 s');
+  await inRotation(store);
 }
 
 async function user(name: string): Promise<number> {
