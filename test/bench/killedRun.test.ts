@@ -39,7 +39,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
       await until('the bench run to start its servers', 90_000, () => {
         pgid = Number(/bench pid (\d+)/.exec(out)?.[1] ?? 0);
         database = /database (\S+)/.exec(out)?.[1] ?? '';
-        return pgid > 0 && groupMembers(pgid).length >= 3; // bench/run.ts and at least two of its servers
+        return pgid > 0 && database !== '' && groupMembers(pgid).length >= 3; // its database named, bench/run.ts and two of its servers
       });
     } catch (e) {
       parent.kill('SIGKILL');
