@@ -1,6 +1,7 @@
 // The database change feed: LISTENs for the change-log triggers' wake-up and tails
 // pgpress_cache_changes with a cursor, so writes made outside pgpress invalidate the cache too.
 import pg from 'pg';
+import { quoteIdent } from '../db/sql.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ChangeFeed, ChangeFeedOptions } from './types.ts';
 import { cursorOutlivedRetention, type ChangeCursor, type ChangeCursorStore } from './changeFeedCursor.ts';
@@ -120,7 +121,7 @@ class Feed implements RunningChangeFeed {
     try {
       await c.connect();
       // LISTEN before the first read: a change committed in between is both read and announced.
-      await c.query(`LISTEN ${CHANGE_CHANNEL}`);
+      await c.query(`LISTEN ${quoteIdent(CHANGE_CHANNEL)}`);
       if (this.position === undefined) await this.boot(c);
     } catch (e) {
       this.lost(c, e as Error);

@@ -7,6 +7,7 @@
 //    the one a prepared statement gets after its first five executions. It is not the custom plan
 //    a particular value may get (a skewed value can plan differently); the report says so.
 import type pg from 'pg';
+import { quoteIdent } from '../../db/sql.ts';
 
 /** A node of EXPLAIN (FORMAT JSON)'s tree, as far as the advisor reads it. */
 export interface PlanNode {
@@ -51,15 +52,15 @@ export async function genericPlan(c: pg.Client, sql: string, serverVersionNum: n
       const { rows } = await c.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(explain);
       return { ok: true, plan: rows[0]!['QUERY PLAN'][0].Plan, method: 'generic_plan' };
     }
-    await c.query(`PREPARE ${STATEMENT_NAME} AS ${sql}`);
+    await c.query(`PREPARE ${quoteIdent(STATEMENT_NAME)} AS ${sql}`);
     const args = Array.from({ length: parameterCount(sql) }, () => 'NULL').join(', ');
-    const { rows } = await c.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) EXECUTE ${STATEMENT_NAME}${args ? `(${args})` : ''}`);
+    const { rows } = await c.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) EXECUTE ${quoteIdent(STATEMENT_NAME)}${args ? `(${args})` : ''}`);
     return { ok: true, plan: rows[0]!['QUERY PLAN'][0].Plan, method: 'prepared_generic' };
   } catch (e) {
     return { ok: false, reason: `cannot plan it: ${(e as Error).message}` };
   } finally {
     await c.query('ROLLBACK');
     // PREPARE outlives the transaction: drop it so the next statement (or a hypothetical index) plans afresh.
-    if (!explain) await c.query(`DEALLOCATE ${STATEMENT_NAME}`).catch(() => undefined);
+    if (!explain) await c.query(`DEALLOCATE ${quoteIdent(STATEMENT_NAME)}`).catch(() => undefined);
   }
 }
