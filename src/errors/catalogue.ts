@@ -1,6 +1,6 @@
 // The error catalogue: every error pgpress raises has one of these stable codes.
 
-/** code → HTTP status and what it means (the README's error table is checked against this). */
+/** code → HTTP status and what it means (the error table of docs/api.md is checked against this). */
 export const ERROR_CATALOGUE = {
   PGP_CONFIG_INVALID: { status: 500, summary: 'A setting has a bad value; the message names the variable and the expected form.' },
   PGP_VALIDATION: { status: 400, summary: 'The request or argument is malformed; the message says which field and why.' },

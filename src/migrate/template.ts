@@ -7,7 +7,7 @@ import { readMigrationSet } from './migrationFiles.ts';
 /** The template's body: comments and commented examples only, so an untouched file is a harmless no-op. */
 export function migrationTemplate(name: string): string {
   return `-- ${name}: say what this migration changes and why.
--- It must be safe to run twice: IF NOT EXISTS, guarded DO blocks. See README "Migrations".
+-- It must be safe to run twice: IF NOT EXISTS, guarded DO blocks. See docs/migrations.md.
 -- Companions (optional): this name + .precheck.sql / .pre.sql / .post.sql / .check.sql / .hooks.ts
 -- For CREATE INDEX CONCURRENTLY put "-- pgpress:no-transaction" on the first line.
 

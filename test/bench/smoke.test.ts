@@ -1,7 +1,7 @@
 // Every benchmark scenario still runs end to end, at a tiny scale and with short rounds, and its
 // ratios clear a sanity floor: a scenario that rots (a query gains a parameter, a route changes, a
 // variant stops doing its work or starts failing) fails here rather than on the next `npm run bench`.
-// The floors are far below the figures `npm run bench` reports (README), so that they hold on a
+// The floors are far below the figures `npm run bench` reports (docs/benchmarks.md), so that they hold on a
 // loaded machine at this scale, and far above what a broken comparison gives (~0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

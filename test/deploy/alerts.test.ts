@@ -20,10 +20,10 @@ test('promtool test rules: every alert fires past its threshold and not inside i
   assert.match(r.output, /SUCCESS/);
 });
 
-test('the README lists every alert of alerts.yml in its alerts table, and no other', () => {
+test('docs/monitoring.md lists every alert of alerts.yml in its alerts table, and no other', () => {
   const rules = [...readFileSync(`${dir}alerts.yml`, 'utf8').matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]!).sort();
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const listed = [...readme.matchAll(/^\| `(Pgpress\w+)` \|/gm)].map((m) => m[1]!).sort();
+  const monitoring = readFileSync(new URL('../../docs/monitoring.md', import.meta.url), 'utf8');
+  const listed = [...monitoring.matchAll(/^\| `(Pgpress\w+)` \|/gm)].map((m) => m[1]!).sort();
   assert.ok(rules.length >= 12, `alerts.yml has ${rules.length} alerts`);
   assert.deepEqual(listed, rules);
 });

@@ -60,7 +60,7 @@ test('/dashboard loads in headless Chromium without errors and its charts draw l
 
 async function checkDashboard(page: HeadlessPage, base: string): Promise<void> {
   await page.goto(`${base}/dashboard`);
-  // For the README's screenshot (DASHBOARD_SCREENSHOT set), a longer history of points.
+  // For the screenshot in docs/monitoring.md (DASHBOARD_SCREENSHOT set), a longer history of points.
   const minPolls = process.env.DASHBOARD_SCREENSHOT ? 20 : 5;
   const deadline = Date.now() + (process.env.DASHBOARD_SCREENSHOT ? 70_000 : 60_000);
   let s: DashboardState;

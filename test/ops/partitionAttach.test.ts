@@ -1,7 +1,7 @@
 // The attach is short: moving a month out of the default partition holds ACCESS EXCLUSIVE on it
 // for a time that does not grow with the month's size. Measured from outside, by a session that
 // reads the default partition in a loop: its slowest read is how long the strong lock was held.
-// PGPRESS_ATTACH_BIG_ROWS sets the big month (default 150,000 rows; README figures use 500,000).
+// PGPRESS_ATTACH_BIG_ROWS sets the big month (default 150,000 rows; docs/schema.md figures use 500,000).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';

@@ -105,7 +105,7 @@ test('the packed tarball installs into an empty project, imports with its types,
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   // Dependencies come from npm's cache (filled by the checkout's install); the registry only when missing.
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
-  assert.deepEqual(readdirSync(join(project, 'node_modules/pgpress')).sort(), ['README.md', 'bin', 'dashboard', 'dist', 'migrations', 'package.json']);
+  assert.deepEqual(readdirSync(join(project, 'node_modules/pgpress')).sort(), ['README.md', 'bin', 'dashboard', 'dist', 'docs', 'migrations', 'package.json']);
 
   // Types: a consumer file checks against the shipped declarations (and their dependencies' types).
   writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
