@@ -25,6 +25,10 @@ export const ERROR_CATALOGUE = {
   PGP_MIGRATIONS_PENDING: { status: 503, summary: 'The database is behind the migrations on disk.' },
   PGP_EMBEDDED_START_FAILED: { status: 500, summary: 'The embedded PostgreSQL could not start (port or data directory in use, or broken).' },
   PGP_SERVICE_MISSING: { status: 500, summary: 'A service the command needs is not running; the message says what to start.' },
+  PGP_BACKUP_FAILED: { status: 500, summary: 'A backup could not be taken (archiving not set up, server not on this machine, copy failed); the message says which.' },
+  PGP_BACKUP_CORRUPT: { status: 500, summary: 'A backup failed verification: the message names the changed, truncated or missing files, or the table whose figures differ.' },
+  PGP_RESTORE_FAILED: { status: 500, summary: 'A restore could not build or start the cluster; the message has the server log tail.' },
+  PGP_TOOL_MISSING: { status: 500, summary: 'A PostgreSQL client program (pg_dump, pg_restore, pg_ctl) is not installed; the message has the install command.' },
   PGP_INTERNAL: { status: 500, summary: 'An unexpected failure; the log has the details under the request id.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
