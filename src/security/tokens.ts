@@ -1,4 +1,5 @@
-// Bearer tokens: HS256 JWTs naming the acting user and their role.
+// Bearer tokens: HS256 JWTs naming the acting user and their role. The issuer is a required
+// claim: fast-jwt's allowedIss checks an iss that is present and lets a token without one pass.
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import { PgpressError } from '../errors/index.ts';
 
@@ -24,7 +25,7 @@ export interface TokenService {
 export function tokenService(secret: string): TokenService {
   if (secret.length < 32) throw new PgpressError('PGP_CONFIG_INVALID', 'The JWT secret must be at least 32 characters long.');
   const signer = createSigner({ key: secret, algorithm: 'HS256', iss: ISSUER });
-  const verifier = createVerifier({ key: secret, algorithms: ['HS256'], allowedIss: ISSUER, requiredClaims: ['sub', 'role', 'exp'] });
+  const verifier = createVerifier({ key: secret, algorithms: ['HS256'], allowedIss: ISSUER, requiredClaims: ['iss', 'sub', 'role', 'exp'] });
   return {
     sign(actor, ttlSeconds = 3600) {
       return signer({ sub: String(actor.userId), role: actor.role, exp: Math.floor(Date.now() / 1000) + ttlSeconds });
