@@ -56,7 +56,8 @@ const PREFIX = 'pgpress-cluster-';
 const live = new Set<string>(); // root dirs of this process's clusters
 
 let bindirCache: string | undefined;
-function bindir(): string {
+/** The directory of the PostgreSQL binaries (PG_BINDIR, pg_config, or the newest under /usr/lib/postgresql). */
+export function bindir(): string {
   if (bindirCache) return bindirCache;
   if (process.env.PG_BINDIR) return (bindirCache = process.env.PG_BINDIR);
   try {
@@ -75,14 +76,16 @@ function bindir(): string {
 
 // PostgreSQL refuses to run as root: when we are root, run its binaries as the postgres user.
 let ownerCache: { uid?: number; gid?: number } | undefined;
-function pgOwner(): { uid?: number; gid?: number } {
+/** uid/gid to run PostgreSQL binaries as (postgres when we are root). */
+export function pgOwner(): { uid?: number; gid?: number } {
   if (ownerCache) return ownerCache;
   if (process.getuid?.() !== 0) return (ownerCache = {});
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   return (ownerCache = { uid: id('-u'), gid: id('-g') });
 }
 
-function tailFile(file: string, lines = 30): string {
+/** The last lines of a log file, or "(no log)". */
+export function tailFile(file: string, lines = 30): string {
   try {
     return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
@@ -171,7 +174,7 @@ function processTree(pid: number): { pid: number; children: number[] } {
 }
 
 // Stop the postmaster first (it would fork replacements), continue it last.
-function signalServer(postmaster: number, signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void {
+export function signalServer(postmaster: number, signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void {
   const { pid, children } = processTree(postmaster);
   for (const p of signal === 'SIGCONT' ? [...children, pid] : [pid, ...children]) {
     try {
@@ -260,7 +263,7 @@ function hookExit(): void {
 }
 
 /** True if pid runs; zombies count as dead (orphans may linger unreaped under some init processes). */
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
