@@ -147,13 +147,14 @@ export function enableProcessMetrics(): void {
   collectDefaultMetrics({ register: registry, prefix: 'pgpress_' });
 }
 
-/** The scheduler's metrics: per job (a fixed set of names), and whether this instance leads. */
+/** The scheduler's metrics: per job (a fixed set of names, label `task`: Prometheus keeps `job` for the
+ *  scrape job and would rename ours to exported_job), and whether this instance leads. */
 export interface JobMetrics {
   /** Runs by job and outcome (ok, skipped, failed). */
-  runs: Counter<'job' | 'outcome'>;
-  failures: Counter<'job'>;
-  duration: Histogram<'job'>;
-  lastSuccess: Gauge<'job'>;
+  runs: Counter<'task' | 'outcome'>;
+  failures: Counter<'task'>;
+  duration: Histogram<'task'>;
+  lastSuccess: Gauge<'task'>;
   /** 1 while this instance holds the scheduler's leader lock. */
   leader: Gauge;
 }
@@ -161,10 +162,10 @@ export interface JobMetrics {
 /** Creates and registers the job metrics in reg. */
 export function createJobMetrics(reg: Registry): JobMetrics {
   return {
-    runs: new Counter({ name: 'pgpress_job_runs_total', help: 'Scheduled job runs by job and outcome (ok, skipped, failed).', labelNames: ['job', 'outcome'], registers: [reg] }),
-    failures: new Counter({ name: 'pgpress_job_failures_total', help: 'Scheduled job runs that failed, by job.', labelNames: ['job'], registers: [reg] }),
-    duration: new Histogram({ name: 'pgpress_job_duration_seconds', help: 'Duration of scheduled job runs, by job.', labelNames: ['job'], buckets: [0.01, 0.1, 0.5, 1, 5, 30, 120, 600, 3600], registers: [reg] }),
-    lastSuccess: new Gauge({ name: 'pgpress_job_last_success_timestamp_seconds', help: 'Unix time of the last successful run of each job (by this instance).', labelNames: ['job'], registers: [reg] }),
+    runs: new Counter({ name: 'pgpress_job_runs_total', help: 'Scheduled job runs by job (label task) and outcome (ok, skipped, failed).', labelNames: ['task', 'outcome'], registers: [reg] }),
+    failures: new Counter({ name: 'pgpress_job_failures_total', help: 'Scheduled job runs that failed, by job (label task).', labelNames: ['task'], registers: [reg] }),
+    duration: new Histogram({ name: 'pgpress_job_duration_seconds', help: 'Duration of scheduled job runs, by job (label task).', labelNames: ['task'], buckets: [0.01, 0.1, 0.5, 1, 5, 30, 120, 600, 3600], registers: [reg] }),
+    lastSuccess: new Gauge({ name: 'pgpress_job_last_success_timestamp_seconds', help: 'Unix time of the last successful run of each job (label task; by this instance).', labelNames: ['task'], registers: [reg] }),
     leader: new Gauge({ name: 'pgpress_scheduler_leader', help: '1 while this instance is the scheduler leader, else 0.', registers: [reg] }),
   };
 }

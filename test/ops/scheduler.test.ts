@@ -101,7 +101,7 @@ test('three instances: one leader, each job runs once per interval, runs are rec
   assert.deepEqual(changes!.changes, { ticked: 1 });
   // The metrics of instance i0 (the leader or not): its runs counted, its leadership shown.
   const i0runs = all[0]!.runs.filter((r) => r.job === 'tick_a' && r.outcome === 'ok').length;
-  const metric = (await registry.getSingleMetric('pgpress_job_runs_total')!.get()).values.find((v) => v.labels.job === 'tick_a' && v.labels.outcome === 'ok');
+  const metric = (await registry.getSingleMetric('pgpress_job_runs_total')!.get()).values.find((v) => v.labels.task === 'tick_a' && v.labels.outcome === 'ok');
   assert.equal(metric?.value ?? 0, i0runs);
   const leaderGauge = (await registry.getSingleMetric('pgpress_scheduler_leader')!.get()).values[0]?.value ?? 0;
   assert.equal(leaderGauge, all[0]!.leading ? 1 : 0);
@@ -248,11 +248,11 @@ test('a failing job: its run is recorded failed with the error, counted in pgpre
   assert.deepEqual(rows, [{ outcome: 'failed', error: 'disk on fire', finished: true }]);
   const value = async (name: string, labels: Record<string, string>): Promise<number | undefined> =>
     (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
-  assert.equal(await value('pgpress_job_failures_total', { job: 'boom' }), 1);
-  assert.equal(await value('pgpress_job_runs_total', { job: 'boom', outcome: 'failed' }), 1);
-  assert.equal(await value('pgpress_job_last_success_timestamp_seconds', { job: 'boom' }), undefined);
-  const last = await value('pgpress_job_last_success_timestamp_seconds', { job: 'tick_e' });
+  assert.equal(await value('pgpress_job_failures_total', { task: 'boom' }), 1);
+  assert.equal(await value('pgpress_job_runs_total', { task: 'boom', outcome: 'failed' }), 1);
+  assert.equal(await value('pgpress_job_last_success_timestamp_seconds', { task: 'boom' }), undefined);
+  const last = await value('pgpress_job_last_success_timestamp_seconds', { task: 'tick_e' });
   assert.ok(last !== undefined && Math.abs(last - Date.now() / 1000) < 30, 'the other job succeeded and says when');
-  const count = (await registry.getSingleMetric('pgpress_job_duration_seconds')!.get()).values.find((v) => (v as { metricName?: string }).metricName === 'pgpress_job_duration_seconds_count' && v.labels.job === 'boom')?.value;
+  const count = (await registry.getSingleMetric('pgpress_job_duration_seconds')!.get()).values.find((v) => (v as { metricName?: string }).metricName === 'pgpress_job_duration_seconds_count' && v.labels.task === 'boom')?.value;
   assert.equal(count, 1);
 });

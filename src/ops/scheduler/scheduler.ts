@@ -127,10 +127,10 @@ export class Scheduler {
       this.opts.log?.('warn', `scheduler: job ${job.name} failed`, { job: job.name, err: error });
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    m?.runs.inc({ job: job.name, outcome });
-    m?.duration.observe({ job: job.name }, seconds);
-    if (outcome === 'failed') m?.failures.inc({ job: job.name });
-    if (outcome === 'ok') m?.lastSuccess.set({ job: job.name }, Date.now() / 1000);
+    m?.runs.inc({ task: job.name, outcome });
+    m?.duration.observe({ task: job.name }, seconds);
+    if (outcome === 'failed') m?.failures.inc({ task: job.name });
+    if (outcome === 'ok') m?.lastSuccess.set({ task: job.name }, Date.now() / 1000);
     // Recorded through the pool, not the lock connection: the outcome is kept even if leadership was lost meanwhile.
     await this.opts.cluster
       .query(finishRun, [id, outcome, JSON.stringify(changes), error], { lane: 'background' })
