@@ -19,6 +19,7 @@ const BY_SQLSTATE: Record<string, ErrorCode> = {
   '57P02': 'PGP_DB_UNAVAILABLE', // crash_shutdown
   '57P03': 'PGP_DB_UNAVAILABLE', // cannot_connect_now
   '53300': 'PGP_DB_UNAVAILABLE', // too_many_connections
+  '25006': 'PGP_DB_UNAVAILABLE', // read_only_sql_transaction: a standby took the write (after a failover); nothing was written
 };
 
 const CLIENT_MESSAGES: Partial<Record<ErrorCode, string>> = {
@@ -40,7 +41,8 @@ export function sqlstateOf(e: unknown): string | undefined {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return '08006';
-    if (/Connection terminated|connection.*(ended|closed)|Client was closed/i.test(e.message)) return '08006';
+    // 'not queryable': node-postgres refuses a statement on a client whose connection already failed.
+    if (/Connection terminated|connection.*(ended|closed)|Client was closed|not queryable/i.test(e.message)) return '08006';
   }
   return undefined;
 }

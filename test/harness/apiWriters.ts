@@ -1,0 +1,131 @@
+// Clients writing unique values through the HTTP API, each answer kept: the crash set check and
+// the restore drill compare what the API acknowledged with what the database holds. Two write
+// paths: a comment (a transaction: the article check, then the insert) whose body is the marker,
+// and a read_time event (one INSERT statement) whose readMs is the marker's number.
+import pg from 'pg';
+
+/** How one write was answered. */
+export interface WriteOutcome {
+  /** `c<n>` (a comment) or `e<n>` (an event); n is unique across the run. */
+  marker: string;
+  /** HTTP status, or 'none' when no answer came (network error, client timeout). */
+  status: number | 'none';
+  /** The error body's code, or the network error's message. */
+  code?: string;
+  /** Client clock (ms since epoch) when the request was sent and when its answer arrived. */
+  sentAt: number;
+  answeredAt: number;
+}
+
+/** What the writers need: a published article, a token of a user who may comment on it. */
+export interface ApiWritersOptions {
+  baseUrl: string;
+  articleId: number;
+  /** `Authorization` header value for the comments. */
+  bearer: string;
+  /** Concurrent clients (default 4). */
+  writers?: number;
+  /** A request unanswered after this long counts as no answer (default 20 s). */
+  timeoutMs?: number;
+  /** Pause after a failed write, so an outage is not a busy loop (default 20 ms). */
+  pauseAfterFailureMs?: number;
+}
+
+/** Running writers; stop() waits for the requests in flight and returns every outcome. */
+export interface ApiWriters {
+  readonly outcomes: readonly WriteOutcome[];
+  stop(): Promise<WriteOutcome[]>;
+}
+
+const COMMENT_PREFIX = 'setcheck-';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function send(url: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number | 'none'; code?: string }> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let code: string | undefined;
+    try {
+      code = (JSON.parse(text) as { code?: string }).code;
+    } catch {
+      code = undefined;
+    }
+    return code === undefined ? { status: res.status } : { status: res.status, code };
+  } catch (e) {
+    return { status: 'none', code: (e as Error).message };
+  }
+}
+
+/** Starts the writers; markers are numbered from 1 in the order the requests are sent. */
+export function startApiWriters(opts: ApiWritersOptions): ApiWriters {
+  const outcomes: WriteOutcome[] = [];
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  let next = 1;
+  let stopped = false;
+  const writer = async (w: number): Promise<void> => {
+    while (!stopped) {
+      const n = next++;
+      // Alternate the two write paths across writers and turns.
+      const comment = (n + w) % 2 === 0;
+      const sentAt = Date.now();
+      const r = comment
+        ? await send(`${opts.baseUrl}/v1/articles/${opts.articleId}/comments`, { body: `${COMMENT_PREFIX}${n}` }, { authorization: opts.bearer }, timeoutMs)
+        : await send(`${opts.baseUrl}/v1/events`, { articleId: opts.articleId, kind: 'read_time', readMs: n }, {}, timeoutMs);
+      outcomes.push({ marker: `${comment ? 'c' : 'e'}${n}`, ...r, sentAt, answeredAt: Date.now() });
+      if (!(typeof r.status === 'number' && r.status < 300)) await sleep(opts.pauseAfterFailureMs ?? 20);
+    }
+  };
+  const running = Array.from({ length: opts.writers ?? 4 }, (_, i) => writer(i));
+  return {
+    outcomes,
+    async stop() {
+      stopped = true;
+      await Promise.all(running);
+      return outcomes;
+    },
+  };
+}
+
+/** The outcome's class: acknowledged (2xx), in doubt (PGP_OUTCOME_UNKNOWN or no answer), or a definite failure. */
+export function outcomeClass(o: WriteOutcome): 'acked' | 'unknown' | 'failed' {
+  if (o.status === 'none' || o.code === 'PGP_OUTCOME_UNKNOWN') return 'unknown';
+  return o.status >= 200 && o.status < 300 ? 'acked' : 'failed';
+}
+
+/** The writers' rows in a database. */
+export interface Markers {
+  /** marker → the row's commit time when track_commit_timestamp is on (null otherwise). */
+  present: Map<string, Date | null>;
+  /** Markers found more than once (a write applied twice). */
+  duplicates: string[];
+}
+
+/** The writers' markers present in the database at url. */
+export async function markersIn(url: string): Promise<Markers> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const commitTs = (await client.query<{ on: boolean }>("SELECT current_setting('track_commit_timestamp')::boolean AS on")).rows[0]!.on;
+    const ts = commitTs ? 'pg_xact_commit_timestamp(xmin)' : 'NULL::timestamptz';
+    const rows = (await client.query<{ marker: string; committed: Date | null }>(
+      `SELECT 'c' || substr(body, $1::int + 1) AS marker, ${ts} AS committed FROM comments WHERE body LIKE $2
+       UNION ALL
+       SELECT 'e' || read_ms AS marker, ${ts} AS committed FROM article_events WHERE kind = 'read_time'`,
+      [COMMENT_PREFIX.length, `${COMMENT_PREFIX}%`],
+    )).rows;
+    const present = new Map<string, Date | null>();
+    const duplicates: string[] = [];
+    for (const r of rows) {
+      if (present.has(r.marker)) duplicates.push(r.marker);
+      present.set(r.marker, r.committed);
+    }
+    return { present, duplicates };
+  } finally {
+    await client.end();
+  }
+}
