@@ -3,12 +3,14 @@
 // a deadline, is retried by the SQLSTATE table within a budget, and passes its target's breaker.
 // This file wires the parts together; each concern lives in its own file: statement.ts (one
 // statement, the hot path), transaction.ts (tx and COMMIT), retryLoop.ts, replicaRouting.ts
-// (replicas and read-your-writes), connectionRule.ts (discard a connection?), ping.ts and health.ts.
+// (replicas and read-your-writes), connectionRule.ts (discard a connection?), ping.ts and health.ts,
+// clusterTopology.ts (several nodes: find and follow the primary, every node a read candidate).
 import type pg from 'pg';
 import { PgpressError } from '../errors/index.ts';
 import { dbMetrics } from '../observability/metrics.ts';
 import { TargetBreaker } from './breaker.ts';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './clusterOptions.ts';
+import { clusterTopology, type ClusterTopology } from './clusterTopology.ts';
 import { clusterHealth, type TargetHealth } from './health.ts';
 import { LANE_NAMES, Lane, connectFailure, type CallerTrace, type LaneName } from './lane.ts';
 import { LeakReporter } from './leakReporting.ts';
@@ -37,7 +39,11 @@ export class Cluster implements Queryable {
   readonly pool: pg.Pool;
   readonly lanes: Readonly<Record<LaneName, Lane>>;
   private readonly opts: ResolvedClusterOptions;
-  private readonly primaryBreaker: TargetBreaker;
+  /** Replaced by a closed one when the topology names a new primary. */
+  private primaryBreaker: TargetBreaker;
+  /** Runs calls through whichever primary breaker is current (the retry loop keeps it across a change). */
+  private readonly primaryGate = { execute: <T>(fn: () => Promise<T>): Promise<T> => this.primaryBreaker.execute(fn) };
+  private readonly topology: ClusterTopology | undefined;
   private readonly replicas: Replica[];
   private readonly monitor: ReplicaMonitor | undefined;
   private readonly router: ReplicaRouter | undefined;
@@ -55,19 +61,23 @@ export class Cluster implements Queryable {
     this.leaks = new LeakReporter(leakChecks, Math.max(1, options.leakStackEvery ?? 64), metrics, options.onLeak);
     const onLeak = this.leaks.onLeak;
     const poolConfig = (url: string): pg.PoolConfig => ({ connectionString: url, application_name: o.applicationName });
-    this.primaryBreaker = new TargetBreaker('primary', o.breaker, options.url);
+    const topology = (this.topology = clusterTopology(options, o));
+    this.primaryBreaker = new TargetBreaker('primary', o.breaker, topology ? topology.primaryUrl() : options.url);
     const primaryUnresponsive = (): void => countFailure(this.primaryBreaker);
+    const primaryPool = topology ? { ...poolConfig(topology.primaryUrl()), Client: topology.clientClass } : poolConfig(options.url);
     const lanes = {} as Record<LaneName, Lane>;
-    for (const name of LANE_NAMES) lanes[name] = new Lane('primary', name, o.lanes[name], poolConfig(options.url), onLeak, primaryUnresponsive);
+    for (const name of LANE_NAMES) lanes[name] = new Lane('primary', name, o.lanes[name], primaryPool, onLeak, primaryUnresponsive);
     this.lanes = lanes;
     this.pool = lanes.default.pool;
     this.runner = new StatementRunner(o.namedStatements, metrics);
     this.retry = new RetryLoop(o.retry, metrics);
-    const urls = options.replicaUrls ?? [];
-    const names = urls.map((_, i) => `replica${i + 1}`);
-    this.monitor = urls.length > 0 ? new ReplicaMonitor(options.url, urls.map((url, i) => ({ name: names[i]!, url })), {
+    // With a topology every node is a read candidate: the monitor keeps the primary (not a standby) out of rotation.
+    const urls = [...(topology?.nodeUrls ?? []), ...(options.replicaUrls ?? [])];
+    const names = urls.map((_, i) => (topology && i < topology.nodeUrls.length ? `node${i + 1}` : `replica${i + 1 - (topology?.nodeUrls.length ?? 0)}`));
+    this.monitor = urls.length > 0 ? new ReplicaMonitor(topology ? topology.primaryUrl() : options.url, urls.map((url, i) => ({ name: names[i]!, url })), {
       ...o.replicas,
       intervalMs: o.replicas.monitorIntervalMs,
+      ...topology?.monitorHooks(names),
     }) : undefined;
     this.replicas = urls.map((url, i) => {
       const breaker = new TargetBreaker(names[i]!, o.breaker, url);
@@ -90,6 +100,12 @@ export class Cluster implements Queryable {
       ],
     });
     // Replica reads wait for the first probe round; without replicas nothing runs in the background.
+    topology?.follow((url) => {
+      // A new primary: a closed breaker probing it, and the monitor measuring lag against it.
+      this.primaryBreaker.dispose();
+      this.primaryBreaker = new TargetBreaker('primary', o.breaker, url);
+      this.monitor?.setPrimary(url);
+    });
     if (this.monitor) {
       this.monitorStarted = this.monitor.start().catch(() => undefined);
       this.router = new ReplicaRouter(this.replicas, this.monitor, this.runner, o.replicas.rywWaitMs, this.monitorStarted);
@@ -98,7 +114,7 @@ export class Cluster implements Queryable {
 
   /** Resolves once the replica monitor has probed every target once (at once without replicas). */
   async ready(): Promise<void> {
-    await this.monitorStarted;
+    await Promise.all([this.monitorStarted, this.topology?.ready(this.opts.lanes.default.acquireTimeoutMs)]);
   }
 
   private deadlineOf(lane: LaneName, deadlineMs: number | undefined): number {
@@ -118,7 +134,8 @@ export class Cluster implements Queryable {
 
   private onPrimary<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], kind: WorkKind, lane: LaneName, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
     const primary = this.lanes[lane];
-    return this.retry.run('primary', this.primaryBreaker, kind, deadline, () => this.runner.run<R>(primary, q, params, deadline, trace));
+    const attempt = (): Promise<pg.QueryResult<R>> => this.runner.run<R>(primary, q, params, deadline, trace);
+    return this.retry.run('primary', this.primaryGate, kind, deadline, this.topology ? this.topology.watch(attempt) : attempt);
   }
 
   private async readAnywhere<R extends pg.QueryResultRow>(router: ReplicaRouter, q: NamedQuery, params: readonly unknown[], opts: QueryOptions, lane: LaneName, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
@@ -132,7 +149,8 @@ export class Cluster implements Queryable {
     const lane = this.lanes[opts.lane ?? 'default'];
     const deadline = this.deadlineOf(lane.name, opts.deadlineMs);
     const trace = this.leaks.trace(this.tx);
-    const result = await this.retry.run('primary', this.primaryBreaker, 'tx', deadline, () => transactionAttempt(this.runner, lane, fn, opts, deadline, trace));
+    const attempt = (): Promise<TxResult<T>> => transactionAttempt(this.runner, lane, fn, opts, deadline, trace);
+    const result = await this.retry.run('primary', this.primaryGate, 'tx', deadline, this.topology ? this.topology.watch(attempt) : attempt);
     noteCommit(opts.session, result.lsn);
     this.monitor?.noteCommit(result.lsn);
     return result;
@@ -143,7 +161,7 @@ export class Cluster implements Queryable {
     const primaryUp = await this.ping();
     if (this.monitor) await this.monitor.refresh();
     return clusterHealth({
-      primaryUrl: this.options.url,
+      primaryUrl: this.topology ? this.topology.primaryUrl() : this.options.url,
       primaryUp,
       primaryBreaker: this.primaryBreaker.state,
       lanes: Object.fromEntries(LANE_NAMES.map((l) => [l, this.lanes[l].stats()])),
@@ -168,6 +186,7 @@ export class Cluster implements Queryable {
     for (const b of [this.primaryBreaker, ...this.replicas.map((r) => r.breaker)]) b.dispose();
     await Promise.all([
       this.monitor?.stop(),
+      this.topology?.close(),
       ...LANE_NAMES.map((l) => this.lanes[l].close(graceMs)),
       ...this.replicas.map((r) => r.lane.close(graceMs)),
     ]);

@@ -30,6 +30,10 @@ export interface ClusterOptions {
   url: string;
   /** Streaming replicas for reads (`DATABASE_REPLICA_URLS`). */
   replicaUrls?: readonly string[];
+  /** Patroni REST endpoints (`PATRONI_URLS`): the primary is Patroni's leader, confirmed with pg_is_in_recovery(). */
+  patroniUrls?: readonly string[];
+  /** The cluster's nodes when url names one host (with Patroni: see discoverPatroniNodes). */
+  nodes?: readonly { host: string; port: number }[];
   /** Size of the default lane (the other lanes default to a quarter of it, at least 2). */
   max?: number;
   acquireTimeoutMs?: number;

@@ -13,5 +13,7 @@ import { retryRule } from './retryPolicy.ts';
 export function mustDiscard(expired: boolean, statementError: unknown): boolean {
   if (expired) return true;
   if (statementError === undefined) return false;
-  return sqlstateOf(statementError) === undefined || retryRule(statementError)?.kind === 'connection';
+  // A standby's connection (25006) stays on a standby: a new one may reach the primary (after a failover).
+  const kind = retryRule(statementError)?.kind;
+  return sqlstateOf(statementError) === undefined || kind === 'connection' || kind === 'notPrimary';
 }

@@ -8,6 +8,10 @@ import { applyProbe, newReplicaStatus, type ReplicaStatus, type RotationOptions 
 export interface MonitorOptions extends RotationOptions {
   intervalMs: number;
   probeTimeoutMs: number;
+  /** A candidate answered pg_is_in_recovery() = false (with a topology: maybe a new primary). */
+  onWritable?: ((name: string) => void) | undefined;
+  /** The primary's probe failed. */
+  onPrimaryDown?: ((error: string) => void) | undefined;
 }
 
 /** The primary as the monitor sees it. */
@@ -28,7 +32,7 @@ export class ReplicaMonitor {
   readonly primary: PrimaryStatus = { reachable: undefined, currentLsn: undefined, lastError: undefined };
   readonly replicas: ReplicaStatus[];
   private readonly samples: { at: number; lsn: bigint }[] = [];
-  private readonly primaryProbe: ProbeClient;
+  private primaryProbe: ProbeClient;
   private readonly replicaProbes: ProbeClient[];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -75,6 +79,12 @@ export class ReplicaMonitor {
   /** Probes now, or joins the round under way (tests, health and `doctor` use it for a fresh picture). */
   async refresh(): Promise<void> {
     await this.round();
+  }
+
+  /** Probes the primary at url from now on (the topology named a new one). */
+  setPrimary(url: string): void {
+    this.primaryProbe.discard();
+    this.primaryProbe = new ProbeClient(url, this.opts.probeTimeoutMs);
   }
 
   /** Records the WAL position of a commit this process saw (the primary has reached it). */
@@ -134,6 +144,7 @@ export class ReplicaMonitor {
       if (!last || last.lsn !== lsn) this.samples.push({ at: Date.now(), lsn });
     } catch (e) {
       Object.assign(this.primary, { reachable: false, lastError: (e as Error).message });
+      this.opts.onPrimaryDown?.((e as Error).message);
     }
     await Promise.all(this.replicas.map((r, i) => this.probeReplica(r, this.replicaProbes[i]!)));
     this.trimSamples();
@@ -143,6 +154,7 @@ export class ReplicaMonitor {
     const now = Date.now();
     try {
       const [row] = await probe.query<{ standby: boolean; lsn: string | null }>(REPLICA_LSN);
+      if (row?.standby === false) this.opts.onWritable?.(r.name);
       if (!row?.standby || row.lsn === null) throw new Error('not a streaming standby (pg_is_in_recovery() is false or nothing replayed)');
       const replay = parseLsn(row.lsn);
       applyProbe(r, { ok: true, replayLsn: replay, lagMs: this.lagFor(replay, now) }, this.opts, now);

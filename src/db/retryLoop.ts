@@ -26,13 +26,13 @@ export class RetryLoop {
   }
 
   /** attempt's result, or the catalogued error of its last failure. */
-  run<T>(target: string, breaker: TargetBreaker, kind: WorkKind, deadline: number, attempt: () => Promise<T>): Promise<T> {
+  run<T>(target: string, breaker: Pick<TargetBreaker, 'execute'>, kind: WorkKind, deadline: number, attempt: () => Promise<T>): Promise<T> {
     this.budget.recordRequest();
     // The first attempt without an async frame of its own: most calls succeed at once.
     return breaker.execute(attempt).catch((e: unknown) => this.retrying(target, breaker, kind, deadline, attempt, e));
   }
 
-  private async retrying<T>(target: string, breaker: TargetBreaker, kind: WorkKind, deadline: number, attempt: () => Promise<T>, firstError: unknown): Promise<T> {
+  private async retrying<T>(target: string, breaker: Pick<TargetBreaker, 'execute'>, kind: WorkKind, deadline: number, attempt: () => Promise<T>, firstError: unknown): Promise<T> {
     let backoff: IBackoff<unknown> | undefined;
     let previous: unknown;
     for (let n = 1; ; n++) {

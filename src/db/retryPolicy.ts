@@ -1,8 +1,11 @@
 // The one table of SQLSTATEs that may be retried, and the rule for when a retry is safe.
 import { sqlstateOf } from '../errors/index.ts';
 
-/** Why an error may be retried: the target failed, or the server rolled the work back. */
-export type RetryKind = 'connection' | 'contention';
+/**
+ * Why an error may be retried: the target failed, the server rolled the work back, or the target
+ * is no longer the primary (it refused the statement: nothing was written).
+ */
+export type RetryKind = 'connection' | 'contention' | 'notPrimary';
 
 /** One row of the retry table. */
 export interface RetryRule {
@@ -24,6 +27,7 @@ export const RETRY_TABLE: Readonly<Record<string, RetryRule>> = Object.freeze({
   '53300': { kind: 'connection', initialDelayMs: 100, maxDelayMs: 1_000 }, // too_many_connections
   '40001': { kind: 'contention', initialDelayMs: 5, maxDelayMs: 200 }, // serialization_failure
   '40P01': { kind: 'contention', initialDelayMs: 5, maxDelayMs: 200 }, // deadlock_detected
+  '25006': { kind: 'notPrimary', initialDelayMs: 100, maxDelayMs: 1_000 }, // read_only_sql_transaction: a standby (after a failover)
 });
 
 /** The rule for an error, or undefined when it must not be retried. */
@@ -53,9 +57,9 @@ export type WorkKind = 'read' | 'write' | 'tx';
  * function, which is safe whenever COMMIT was not in doubt.
  */
 export function mayRetry(kind: WorkKind, stage: FailureStage, rule: RetryRule): boolean {
-  if (stage === 'commit') return rule.kind === 'contention'; // a 40001 at COMMIT is a definite rollback
+  if (stage === 'commit') return rule.kind !== 'connection'; // a 40001 at COMMIT is a definite rollback
   if (kind === 'read' || kind === 'tx' || stage === 'before') return true;
-  return rule.kind === 'contention';
+  return rule.kind !== 'connection'; // the server refused or rolled back the statement
 }
 
 /** True when a connection failure may have hidden a committed write (the caller must be told). */

@@ -8,10 +8,12 @@ import { formatLsn, maxLsn, parseLsn } from '../../src/db/lsn.ts';
 
 const pgError = (code: string): Error => Object.assign(new Error(code), { code, severity: 'ERROR' });
 
-test('the table retries connection failures and contention, nothing else', () => {
+test('the table retries connection failures, contention and a standby\'s refusal, nothing else', () => {
   for (const s of ['08006', '08001', '57P01', '57P03', '53300']) assert.equal(retryRule(pgError(s))?.kind, 'connection', s);
   for (const s of ['40001', '40P01']) assert.equal(retryRule(pgError(s))?.kind, 'contention', s);
-  for (const s of ['23505', '42601', '57014', '22P02', '25006']) assert.equal(retryRule(pgError(s)), undefined, s);
+  for (const s of ['23505', '42601', '57014', '22P02']) assert.equal(retryRule(pgError(s)), undefined, s);
+  // A standby refused the write (after a failover): nothing was written, retried once the primary is found.
+  assert.equal(retryRule(pgError('25006'))?.kind, 'notPrimary');
   assert.equal(retryRule(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))?.kind, 'connection');
   assert.equal(retryRule(new PgpressError('PGP_DB_UNAVAILABLE', 'x', { pg: { sqlstate: '08001' } }))?.kind, 'connection');
   assert.equal(retryRule(new Error('plain')), undefined);

@@ -1,0 +1,72 @@
+// The Cluster's side of a topology: when its URL names several hosts (or PATRONI_URLS are given),
+// the primary lanes open connections through primaryClient.ts, every node becomes a read candidate
+// of the replica monitor (which keeps the primary, not being a standby, out of rotation), and
+// failed primary calls and the monitor's sightings make the topology resolve again.
+import type pg from 'pg';
+import type { ClusterOptions, ResolvedClusterOptions } from './clusterOptions.ts';
+import { primaryClientClass } from './primaryClient.ts';
+import { Topology } from './topology.ts';
+import { parseHostList, type Endpoint } from './topologyUrl.ts';
+
+/** Pause between resolution rounds while no primary is confirmed. */
+const RESOLVE_POLL_MS = 100;
+
+/** What the Cluster uses of its topology. */
+export interface ClusterTopology {
+  /** One single-host URL per node (the read candidates). */
+  readonly nodeUrls: readonly string[];
+  /** The primary lanes' connection class. */
+  readonly clientClass: typeof pg.Client;
+  primaryUrl(): string;
+  /** The replica monitor's hooks: a node seen writable, the primary's probe failing. */
+  monitorHooks(names: readonly string[]): { onWritable: (name: string) => void; onPrimaryDown: (error: string) => void };
+  /** Calls fn with the new primary's URL on every change after the first resolution. */
+  follow(fn: (url: string) => void): void;
+  /** Resolves once a primary is confirmed, or after waitMs. */
+  ready(waitMs: number): Promise<void>;
+  /** attempt, reporting its failures to the topology (25006, a failed primary). */
+  watch<T>(attempt: () => Promise<T>): () => Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The topology of options' cluster, or undefined for one fixed primary URL. */
+export function clusterTopology(options: ClusterOptions, o: ResolvedClusterOptions): ClusterTopology | undefined {
+  const patroniUrls = options.patroniUrls ?? [];
+  const hosts = parseHostList(options.url);
+  if (hosts.endpoints.length < 2 && patroniUrls.length === 0) return undefined;
+  const endpoints: readonly Endpoint[] = options.nodes && options.nodes.length > 0 ? options.nodes : hosts.endpoints;
+  const topology = new Topology({ endpoints, urlFor: hosts.urlFor, patroniUrls }, { probeTimeoutMs: o.replicas.probeTimeoutMs, pollMs: RESOLVE_POLL_MS });
+  void topology.start();
+  // Only nodes known up front are read candidates; with Patroni and one host in the URL that is that host.
+  const nodeUrls = endpoints.length > 1 ? endpoints.map(hosts.urlFor) : [];
+  return {
+    nodeUrls,
+    clientClass: primaryClientClass(topology, o.lanes.default.acquireTimeoutMs),
+    primaryUrl: () => topology.primaryUrl(),
+    monitorHooks: (names) => ({
+      onWritable: (name) => {
+        const e = endpoints[names.indexOf(name)];
+        if (e) topology.noteWritable(e);
+      },
+      onPrimaryDown: (error) => void topology.suspect(`the monitor's probe of the primary failed: ${error}`),
+    }),
+    follow: (fn) => {
+      // The breaker and the monitor start on the first node (before anything is resolved).
+      let following = topology.primaryUrl();
+      topology.onChange((p) => {
+        const url = hosts.urlFor(p);
+        if (url === following) return;
+        following = url;
+        fn(url);
+      });
+    },
+    ready: async (waitMs) => {
+      await topology.waitForPrimary(waitMs).catch(() => undefined);
+    },
+    watch: (attempt) => () => attempt().catch((e: unknown) => {
+      topology.noteFailure(e);
+      throw e;
+    }),
+    close: () => topology.close(),
+  };
+}
