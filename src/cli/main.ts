@@ -12,6 +12,8 @@ import { tuneCommand } from './tune.ts';
 import { migrateEventsCommand } from './migrateEvents.ts';
 import { schedulerCommand } from './scheduler.ts';
 import { jobsCommand } from './jobs.ts';
+import { benchCommand } from './bench.ts';
+import { auditCommand } from './audit.ts';
 
 // A reader that stops early (`pgpress migrate status | head`) closes the pipe. The command still
 // finishes its work — a migration is not cut short by its output — and keeps its exit code; what
@@ -42,6 +44,8 @@ tuneCommand(program, loadSettings);
 migrateEventsCommand(program, loadSettings);
 schedulerCommand(program, loadSettings);
 jobsCommand(program, loadSettings);
+benchCommand(program, loadSettings);
+auditCommand(program, loadSettings);
 program
   .command('doctor')
   .description('check the database and the migrations, print the health figures /metrics serves, and what is wrong')
