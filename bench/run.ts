@@ -1,20 +1,23 @@
-// `npm run bench -- [scenario ...]`: runs performance scenarios; each prints ratios measured in
-// the same run against a baseline, and ends with one JSON line.
-import { abortOnSignalsAndParentExit } from './lifecycle.ts';
+// `npm run bench -- [scenario ...]`: the checkout's alias of `pgpress bench` (every scenario of
+// bench/scenarios.ts, on BENCH_DATABASE_URL or TEST_DATABASE_URL). Each scenario prints ratios
+// measured in the same run against a baseline and ends with one JSON line; the run writes
+// bench-results/<time>/ (BENCH_OUT: another folder, or off) with report.html and report.png
+// (BENCH_PNG=false: no PNG).
+import { isPgpressError } from '../src/errors/index.ts';
+import { abortOnSignalsAndParentExit } from '../src/bench/lifecycle.ts';
+import { pickScenarios } from '../src/bench/pick.ts';
+import { runScenarios } from '../src/bench/runner.ts';
 import { scenarios } from './scenarios.ts';
 
-const wanted = process.argv.slice(2);
-const names = wanted.length > 0 ? wanted : Object.keys(scenarios);
-const unknown = names.filter((n) => !(n in scenarios));
-if (unknown.length > 0) {
-  console.error(`Unknown scenario(s): ${unknown.join(', ')}. Known: ${Object.keys(scenarios).join(', ')}`);
+let picked;
+try {
+  picked = pickScenarios(process.argv.slice(2), scenarios);
+} catch (e) {
+  console.error(isPgpressError(e) ? e.message : String(e));
   process.exit(2);
 }
 abortOnSignalsAndParentExit();
-for (const name of names) {
-  console.log(`\n== ${name} ==`);
-  const result = await scenarios[name]!();
-  console.log(JSON.stringify({ scenario: name, ...result }));
-}
+const out = process.env.BENCH_OUT;
+await runScenarios(picked, { outDir: out === 'off' ? false : out, png: process.env.BENCH_PNG !== 'false' });
 // An IPC channel from a parent (the test suite's smoke run) would keep this process alive.
 process.exit(0);

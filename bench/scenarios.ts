@@ -1,17 +1,17 @@
-// The benchmark scenarios, by name.
+// Every benchmark scenario of a checkout, by name: the shipped ones (src/bench/registry.ts, which
+// documents the interface) and those that need the checkout. An entry is a Scenario, or a
+// figures-only function (() => Promise<figures>) that the runner wraps.
+import { shippedScenarios } from '../src/bench/registry.ts';
+import type { ScenarioEntry } from '../src/bench/scenario.ts';
 import { api } from './api.ts';
 import { clusterBench } from './cluster.ts';
 import { schema } from './schema.ts';
-import { soak } from './soak.ts';
 
-/** A scenario runs its variants interleaved and returns the figures for its JSON line. */
-export type Scenario = () => Promise<Record<string, number>>;
-
-export const scenarios: Record<string, Scenario> = {
+export const scenarios: Record<string, ScenarioEntry> = {
+  ...shippedScenarios,
   api,
   schema,
   cluster: clusterBench,
-  soak,
   metaFilters: async () => (await import('./metaFilters.ts')).metaFilters(),
   cache: async () => (await import('./cache.ts')).cache(),
   tune: async () => (await import('./tune.ts')).tuneBench(),

@@ -1,10 +1,2 @@
-// The full pgpress stack for the api scenario, configured by its environment like `pgpress serve`
-// (LOG_LEVEL included: the api scenario runs it lean and in its default configuration).
-import { loadSettings } from '../../src/config/settings.ts';
-import { startServer } from '../../src/http/server.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { serveForParent } from './serverProcess.ts';
-
-const settings = loadSettings({ ...process.env, PORT: '0' });
-const server = await startServer(settings, createLogger(settings.logLevel));
-serveForParent(server.url, () => server.close());
+// The full stack's bench server ships as src/bench/servers/full.ts; this path keeps working.
+import '../../src/bench/servers/full.ts';

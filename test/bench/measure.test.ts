@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { interleaved, median, medianRatio, roundOrder } from '../../bench/measure.ts';
+import { interleaved, median, medianRatio, roundOrder } from '../../src/bench/measure.ts';
 
 test('median is the middle value for odd n and the mean of the two middle values for even n', () => {
   assert.equal(median([3, 1, 2]), 2);
@@ -21,12 +21,12 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-test('bench/measure.ts holds the only median in bench/, src/ and test/', () => {
+test('src/bench/measure.ts holds the only median in bench/, src/ and test/', () => {
   const definitions = ['bench', 'src', 'test']
     .flatMap(tsFiles)
-    .filter((f) => f !== join('bench', 'measure.ts'))
+    .filter((f) => f !== join('src', 'bench', 'measure.ts'))
     .filter((f) => /(const|function|let)\s+median\b/.test(readFileSync(f, 'utf8')));
-  assert.deepEqual(definitions, [], 'import median from bench/measure.ts instead');
+  assert.deepEqual(definitions, [], 'import median from src/bench/measure.ts instead');
 });
 
 test('rounds are interleaved, each round reversing the last one, after one warm-up run of each variant', async () => {

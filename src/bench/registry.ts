@@ -1,0 +1,12 @@
+// The scenarios that ship with `pgpress bench` (they run from the installed package). A scenario
+// is a module exporting one Scenario (src/bench/scenario.ts: name, description, run(ctx) →
+// figures and charts); add it here when it needs only the package, or to bench/scenarios.ts when
+// it needs the checkout (the test harness's clusters, bench-only servers, large seeds). A
+// figures-only function (() => Promise<figures>) is accepted there too and wrapped by asScenario.
+import type { Scenario } from './scenario.ts';
+import { soak } from './scenarios/soak.ts';
+
+/** Shipped scenarios by name, in the order `pgpress bench` with no names runs them. */
+export const shippedScenarios: Record<string, Scenario> = {
+  soak,
+};
