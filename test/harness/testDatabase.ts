@@ -3,12 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { after } from 'node:test';
 import pg from 'pg';
 import { quoteIdent } from '../../src/db/sql.ts';
+import { roleUrl } from './roleUrl.ts';
 import { ADMIN_URL, databaseUrl } from './services.ts';
 
-/** A fresh database for this test file. */
+/** A fresh database for this test file: `url` connects as the admin (a superuser), the others as each pgpress role. */
 export interface TestDatabase {
   name: string;
   url: string;
+  appUrl: string;
+  ownerUrl: string;
+  readonlyUrl: string;
+  auditorUrl: string;
 }
 
 function runnerPid(): string {
@@ -35,5 +40,6 @@ export async function testDatabase(opts: { empty?: boolean } = {}): Promise<Test
   const template = opts.empty ? 'template0' : process.env.PGPRESS_TEST_TEMPLATE!;
   await admin((c) => c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}`));
   after(() => admin((c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)));
-  return { name, url: databaseUrl(name) };
+  const url = databaseUrl(name);
+  return { name, url, appUrl: roleUrl(url, 'app'), ownerUrl: roleUrl(url, 'owner'), readonlyUrl: roleUrl(url, 'readonly'), auditorUrl: roleUrl(url, 'auditor') };
 }

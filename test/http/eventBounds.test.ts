@@ -8,7 +8,7 @@ import { testApp } from '../harness/testApp.ts';
 
 const eventsOf = sql('test.eventsOf', 'SELECT count(*)::int AS n FROM article_events WHERE article_id = $1');
 
-const { app, store, bearer } = await testApp();
+const { app, store, owner, bearer } = await testApp();
 const author = await store.users.create({ email: 'ev@example.com', username: 'evan', displayName: 'Evan' });
 const stranger = await store.users.create({ email: 'st@example.com', username: 'stranger', displayName: 'S' });
 const editor = await store.users.create({ email: 'ed@example.com', username: 'editor', displayName: 'E' });
@@ -65,7 +65,7 @@ test('the 7- and 30-day figures end at now: rows dated in the future (written be
   await store.cluster.query(insert, [a.id, '-1 hour']);
   await store.cluster.query(insert, [a.id, '2 days']);
   await store.cluster.query(insert, [a.id, '20 days']);
-  await store.analytics.refresh('article_analytics', { force: true });
+  await owner.analytics.refresh('article_analytics', { force: true });
   const stats = (await app.inject(`/v1/analytics/articles/${a.id}`)).json();
   assert.equal(stats.views7d, 1, JSON.stringify(stats));
   assert.equal(stats.views30d, 1);

@@ -6,7 +6,7 @@ import { testApp } from '../harness/testApp.ts';
 
 const auditOf = sql('test.articleAudit', "SELECT operation, actor_id::text FROM audit_log WHERE table_name = 'articles' AND row_id = $1 ORDER BY id");
 
-const { app, store, bearer } = await testApp();
+const { app, store, owner, bearer } = await testApp();
 const alice = await store.users.create({ email: 'alice@example.com', username: 'alice', displayName: 'Alice' });
 const bob = await store.users.create({ email: 'bob@example.com', username: 'bob', displayName: 'Bob' });
 const editor = await store.users.create({ email: 'ed@example.com', username: 'edith', displayName: 'Edith' });
@@ -59,7 +59,7 @@ test('articles: drafts are private, stale versions are 409, another author\'s ar
   assert.equal((await call('GET', `/v1/articles/${a.id}`)).status, 404);
   assert.equal((await call('POST', '/v1/articles/987654/publish', { as: bearer(alice.id, 'admin'), body: { version: 1 } })).status, 404);
   // Each write reached PostgreSQL as its token's user: the audit log names who acted.
-  const audit = await store.cluster.query<{ operation: string; actor_id: string }>(auditOf, [a.id]);
+  const audit = await owner.cluster.query<{ operation: string; actor_id: string }>(auditOf, [a.id]);
   assert.deepEqual(audit.rows.map((r) => [r.operation, Number(r.actor_id)]), [
     ['INSERT', alice.id], ['UPDATE', alice.id], ['UPDATE', editor.id], ['UPDATE', alice.id],
   ]);
@@ -162,7 +162,7 @@ test('comments: list, create, delete one\'s own only', async () => {
 test('analytics follow the article\'s visibility: a draft\'s stats only for who may see it, top lists published only', async () => {
   const d = (await call('POST', '/v1/articles', { as: bearer(alice.id), body: { title: 'Unannounced' } })).json;
   for (let i = 0; i < 5; i++) assert.equal((await call('POST', '/v1/events', { as: bearer(alice.id), body: { articleId: d.id, kind: 'view' } })).status, 202);
-  await store.analytics.refresh('article_analytics', { force: true });
+  await owner.analytics.refresh('article_analytics', { force: true });
   const statsAs = async (as?: string): Promise<number> => (await call('GET', `/v1/analytics/articles/${d.id}`, as ? { as } : {})).status;
   assert.equal(await statsAs(), 404, 'the public learns nothing of a draft');
   assert.equal(await statsAs(bearer(bob.id)), 404, 'nor do other authors');
@@ -189,8 +189,8 @@ test('events in (single and batch), analytics out from the views', async () => {
   assert.equal(batch.json.accepted, 3);
   assert.equal((await call('POST', '/v1/events', { body: { articleId: 987654, kind: 'view' } })).status, 422, 'unknown article');
   assert.equal((await call('POST', '/v1/events', { body: { articleId: a.id, kind: 'view', userId: 1 } })).status, 400, 'the user comes from the token, not the body');
-  await store.analytics.refresh('article_analytics', { force: true });
-  await store.analytics.refresh('user_engagement', { force: true });
+  await owner.analytics.refresh('article_analytics', { force: true });
+  await owner.analytics.refresh('user_engagement', { force: true });
   const stats = await call('GET', `/v1/analytics/articles/${a.id}`);
   assert.equal(stats.status, 200);
   assert.equal(stats.json.views, 2);
