@@ -65,7 +65,7 @@ export async function verifyBackup(opts: { backupDir: string; backupId?: string;
     const restored = await restoreBackup({
       backupDir, to: 'latest', backupId: m.id, targetDir: join(scratch, 'pg'), port: await freePort(), pgBindir: opts.pgBindir, trustLocal: true,
       ...(m.restorePoint ? { restorePoint: m.restorePoint } : {}),
-      settings: { ...(m.restorePoint ? {} : { recovery_target: 'immediate' }), shared_buffers: '32MB', max_connections: '20' },
+      settings: { ...(m.restorePoint ? {} : { recovery_target: 'immediate' }), shared_buffers: '32MB' },
     });
     const client = new pg.Client({ connectionString: restored.url });
     try {
