@@ -1,0 +1,106 @@
+// stress: the arrival rate ramps up (open loop) until the service saturates; the knee is the last
+// rate it served in full. Then it is offered twice the knee: past saturation it must shed — 503 +
+// Retry-After, answered at once — and keep the latency of the requests it admits bounded, with no
+// request left without an answer and memory that does not grow with the backlog.
+import { openLoop, type OpenLoopResult } from '../openLoop.ts';
+import type { ServerProcess } from '../httpLoad.ts';
+import type { Figure, Scenario, ScenarioContext, ScenarioResult } from '../scenario.ts';
+import { contentServer, userMix } from './contentServer.ts';
+
+const START = Number(process.env.BENCH_STRESS_START ?? 50);
+const FACTOR = Number(process.env.BENCH_STRESS_FACTOR ?? 1.5);
+const STEP_SECONDS = Number(process.env.BENCH_STRESS_STEP_SECONDS ?? 4);
+const MAX_STEPS = Number(process.env.BENCH_STRESS_MAX_STEPS ?? 14);
+/** An admitted request slower than this at p99 means the step is past saturation. */
+const P99_LIMIT_MS = Number(process.env.BENCH_STRESS_P99_MS ?? 1000);
+const TIMEOUT_MS = 10_000;
+
+/** One step of the ramp, with the server's memory after it. */
+interface Step {
+  rate: number;
+  result: OpenLoopResult;
+  rssMb: number;
+}
+
+/** Whether a step served its offered rate: ≥ 95 % answered 2xx, under 1 % shed, p99 under the limit. */
+export function served(r: OpenLoopResult): boolean {
+  const n = r.all.sent;
+  return r.all.ok.count >= 0.95 * n && r.all.shed <= 0.01 * n && r.all.timeouts === 0 && r.all.ok.p99 <= P99_LIMIT_MS;
+}
+
+async function step(server: ServerProcess, next: ReturnType<typeof userMix>, rate: number, seconds: number): Promise<Step> {
+  const result = await openLoop(server.url, next, rate, seconds, { timeoutMs: TIMEOUT_MS, maxSockets: 4096 });
+  const a = result.all;
+  console.log(`${rate.toFixed(0)} req/s offered: ${result.goodput.toFixed(0)} 2xx/s, ${a.shed} shed (${a.shedWithRetryAfter} with Retry-After), ${a.timeouts} timeouts, ${a.errors + a.failures} errors; admitted p50/p99/max ${a.ok.p50}/${a.ok.p99}/${a.ok.max} ms (from sending: p99 ${a.service.p99}); RSS ${server.rssMb().toFixed(0)} MiB`);
+  return { rate, result, rssMb: server.rssMb() };
+}
+
+async function runStress(ctx: ScenarioContext): Promise<ScenarioResult> {
+  ctx.progress(0, 'seeding');
+  // Shedding at its defaults (event-loop delay and pool saturation): what is under test.
+  const fx = await contentServer();
+  try {
+    const next = userMix(fx.ids, fx.token);
+    await openLoop(fx.server.url, next, START, Math.min(2, STEP_SECONDS)); // warm-up
+    const steps: Step[] = [];
+    let rate = START;
+    for (let i = 0; i < MAX_STEPS; i++, rate *= FACTOR) {
+      ctx.progress(0.05 + (0.75 * i) / MAX_STEPS, `ramp: ${rate.toFixed(0)} req/s`);
+      const s = await step(fx.server, next, rate, STEP_SECONDS);
+      steps.push(s);
+      if (!served(s.result)) break;
+    }
+    const good = steps.filter((s) => served(s.result));
+    const knee = good[good.length - 1];
+    const saturatedAt = steps.find((s) => !served(s.result));
+    if (!saturatedAt) console.log(`never saturated up to ${steps[steps.length - 1]!.rate.toFixed(0)} req/s (BENCH_STRESS_MAX_STEPS ${MAX_STEPS}): raise it or BENCH_STRESS_START`);
+    const kneeRate = knee?.rate ?? START;
+    ctx.progress(0.85, `past the knee: ${(2 * kneeRate).toFixed(0)} req/s`);
+    // Past the knee: twice its rate, for two steps' time.
+    const past = await step(fx.server, next, 2 * kneeRate, 2 * STEP_SECONDS);
+    const p = past.result.all;
+    const rssAtKnee = knee?.rssMb ?? steps[0]!.rssMb;
+    const timeouts = steps.reduce((n, s) => n + s.result.all.timeouts, 0) + p.timeouts;
+    const failures = steps.reduce((n, s) => n + s.result.all.failures, 0) + p.failures;
+    const figures: Record<string, Figure> = {
+      knee_rate: Math.round(kneeRate),
+      knee_goodput: Math.round(knee?.result.goodput ?? 0),
+      knee_p99_ms: knee?.result.all.ok.p99 ?? Number.NaN,
+      saturated_at_rate: saturatedAt ? Math.round(saturatedAt.rate) : Number.NaN,
+      past_rate: Math.round(2 * kneeRate),
+      // Past the knee: goodput ÷ the knee's (kept near 1 by shedding; a collapse falls far below).
+      past_goodput_ratio: Number((past.result.goodput / Math.max(1, knee?.result.goodput ?? past.result.goodput)).toFixed(3)),
+      past_shed_share: Number((p.shed / Math.max(1, p.sent)).toFixed(3)),
+      past_retry_after_share: p.shed === 0 ? 1 : Number((p.shedWithRetryAfter / p.shed).toFixed(3)),
+      past_admitted_p50_ms: p.ok.p50,
+      past_admitted_p99_ms: p.ok.p99,
+      past_admitted_max_ms: p.ok.max,
+      // The same from the moment each request was sent: without this process's own timer lag.
+      past_service_p99_ms: p.service.p99,
+      // RSS past the knee ÷ at the knee: a backlog held in memory grows it with the excess load.
+      past_rss_ratio: Number((past.rssMb / rssAtKnee).toFixed(3)),
+      timeouts,
+      errors: timeouts + failures + steps.reduce((n, s) => n + s.result.all.errors, 0) + p.errors,
+    };
+    console.log(
+      `knee ${figures.knee_rate} req/s (${figures.knee_goodput} 2xx/s, p99 ${figures.knee_p99_ms} ms); at ${figures.past_rate} req/s: ${(100 * Number(figures.past_shed_share)).toFixed(0)} % shed ` +
+        `(${(100 * Number(figures.past_retry_after_share)).toFixed(0)} % with Retry-After), admitted p99 ${p.ok.p99} ms, goodput ${figures.past_goodput_ratio} of the knee's, RSS ${figures.past_rss_ratio}× the knee's, ${timeouts} timeouts`,
+    );
+    const all = [...steps, past];
+    return {
+      figures,
+      charts: [
+        { title: 'Stress: offered rate, goodput and shed', unit: 'req/s', x: all.map((_s, i) => i + 1), xLabel: 'step (the last: twice the knee)', series: { offered: all.map((s) => s.rate), '2xx': all.map((s) => s.result.goodput), shed: all.map((s) => s.result.all.shed / s.result.seconds) } },
+        { title: 'Stress: admitted latency by step', unit: 'ms', x: all.map((_s, i) => i + 1), xLabel: 'step (the last: twice the knee)', series: { p50: all.map((s) => s.result.all.ok.p50), p99: all.map((s) => s.result.all.ok.p99) } },
+      ],
+    };
+  } finally {
+    await fx.close();
+  }
+}
+
+export const stress: Scenario = {
+  name: 'stress',
+  description: 'Arrival rate ramped (open loop) until saturation; the knee, then twice its rate: shedding (503 + Retry-After), admitted latency, timeouts and memory past it.',
+  run: runStress,
+};
