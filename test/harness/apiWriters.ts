@@ -97,32 +97,42 @@ export function outcomeClass(o: WriteOutcome): 'acked' | 'unknown' | 'failed' {
   return o.status >= 200 && o.status < 300 ? 'acked' : 'failed';
 }
 
+/** One of the writers' rows in a database. */
+export interface MarkerRow {
+  /** The row's commit time when track_commit_timestamp is on (null otherwise). */
+  committed: Date | null;
+  /** A hash of the whole row: a restored row must equal its source. */
+  hash: string;
+}
+
 /** The writers' rows in a database. */
 export interface Markers {
-  /** marker → the row's commit time when track_commit_timestamp is on (null otherwise). */
-  present: Map<string, Date | null>;
+  present: Map<string, MarkerRow>;
   /** Markers found more than once (a write applied twice). */
   duplicates: string[];
 }
 
-/** The writers' markers present in the database at url. */
-export async function markersIn(url: string): Promise<Markers> {
+/** The writers' markers present in the database at url: comments and read_time events on articleId. */
+export async function markersIn(url: string, articleId: number): Promise<Markers> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const commitTs = (await client.query<{ on: boolean }>("SELECT current_setting('track_commit_timestamp')::boolean AS on")).rows[0]!.on;
-    const ts = commitTs ? 'pg_xact_commit_timestamp(xmin)' : 'NULL::timestamptz';
-    const rows = (await client.query<{ marker: string; committed: Date | null }>(
-      `SELECT 'c' || substr(body, $1::int + 1) AS marker, ${ts} AS committed FROM comments WHERE body LIKE $2
+    // A constant of two, not a value: the commit time when the server records it.
+    const ts = commitTs ? 'pg_xact_commit_timestamp(t.xmin)' : 'NULL::timestamptz';
+    const rows = (await client.query<{ marker: string; committed: Date | null; hash: string }>(
+      `SELECT 'c' || substr(t.body, $1::int + 1) AS marker, ${ts} AS committed, md5(t::text) AS hash
+         FROM comments t WHERE t.article_id = $3 AND t.body LIKE $2
        UNION ALL
-       SELECT 'e' || read_ms AS marker, ${ts} AS committed FROM article_events WHERE kind = 'read_time'`,
-      [COMMENT_PREFIX.length, `${COMMENT_PREFIX}%`],
+       SELECT 'e' || t.read_ms AS marker, ${ts} AS committed, md5(t::text) AS hash
+         FROM article_events t WHERE t.article_id = $3 AND t.kind = 'read_time'`,
+      [COMMENT_PREFIX.length, `${COMMENT_PREFIX}%`, articleId],
     )).rows;
-    const present = new Map<string, Date | null>();
+    const present = new Map<string, MarkerRow>();
     const duplicates: string[] = [];
     for (const r of rows) {
       if (present.has(r.marker)) duplicates.push(r.marker);
-      present.set(r.marker, r.committed);
+      present.set(r.marker, { committed: r.committed, hash: r.hash });
     }
     return { present, duplicates };
   } finally {

@@ -73,7 +73,7 @@ test(`${WRITERS} HTTP clients write unique values through ${KILLS} kill -9s of t
   }
   const outcomes = writers.outcomes;
 
-  const { present, duplicates } = await markersIn(primary.url);
+  const { present, duplicates } = await markersIn(primary.url, article.id);
   const acked = outcomes.filter((o) => outcomeClass(o) === 'acked');
   const failed = outcomes.filter((o) => outcomeClass(o) === 'failed');
   const unknown = outcomes.filter((o) => outcomeClass(o) === 'unknown');
