@@ -12,6 +12,9 @@ import { tuneCommand } from './tune.ts';
 import { migrateEventsCommand } from './migrateEvents.ts';
 import { schedulerCommand } from './scheduler.ts';
 import { jobsCommand } from './jobs.ts';
+import { backupCommand } from './backup.ts';
+import { restoreCommand } from './restore.ts';
+import { dumpCommands } from './dump.ts';
 import { benchCommand } from './bench.ts';
 import { auditCommand } from './audit.ts';
 
@@ -44,6 +47,9 @@ tuneCommand(program, loadSettings);
 migrateEventsCommand(program, loadSettings);
 schedulerCommand(program, loadSettings);
 jobsCommand(program, loadSettings);
+backupCommand(program, loadSettings);
+restoreCommand(program, loadSettings);
+dumpCommands(program, loadSettings);
 benchCommand(program, loadSettings);
 auditCommand(program, loadSettings);
 program

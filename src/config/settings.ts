@@ -114,6 +114,9 @@ export const settingsSchema = z.object({
   REINDEX_BLOAT_PCT: intIn(1, 99).default(30),
   REINDEX_MIN_BYTES: intIn(0, 1_000_000_000_000).default(1_048_576),
   JOB_SOURCE_CHANGES_INTERVAL_S: intIn(0, 31_536_000).default(3_600),
+  // Unset: backups/ inside PGPRESS_DATA_DIR for the embedded default; required with DATABASE_URL.
+  BACKUP_DIR: z.string().min(1, 'must not be empty').optional(),
+  PG_BINDIR: z.string().min(1, 'must not be empty').optional(),
 });
 
 type Parsed = z.infer<typeof settingsSchema>;
@@ -198,6 +201,8 @@ export interface Settings {
     readonly reindexBloatPct: number;
     readonly reindexMinBytes: number;
   };
+  /** `pgpress backup|restore|dump|load`: where backups go (unset: see BACKUP_DIR), PostgreSQL's programs. */
+  readonly backup: { readonly dir: string | undefined; readonly pgBindir: string | undefined };
 }
 
 /** Hides a URL's password: for logs and `doctor` output. */
@@ -313,6 +318,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       reindexBloatPct: p.REINDEX_BLOAT_PCT,
       reindexMinBytes: p.REINDEX_MIN_BYTES,
     }),
+    backup: Object.freeze({ dir: p.BACKUP_DIR, pgBindir: p.PG_BINDIR }),
   };
   secret(settings, 'databaseUrl');
   secret(settings, 'redisUrl');
