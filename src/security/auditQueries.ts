@@ -20,7 +20,7 @@ export const declareEntries = sql(
           actor_id::text AS actor_id, db_role, actor_role, table_name, operation, row_id::text AS row_id, row_key,
           changed_columns::text AS changed, old_row::text AS old_row, new_row::text AS new_row,
           chain, seq::text AS seq, prev_hash, hash
-     FROM audit_log ORDER BY chain NULLS LAST, seq, id`,
+     FROM audit_log a ORDER BY a.chain NULLS LAST, a.seq, a.id`, // qualified: the bare names would be the text aliases above
 );
 export const fetchEntries = sql('audit.fetchEntries', 'FETCH 2000 FROM pgpress_audit_entries');
 export const closeEntries = sql('audit.closeEntries', 'CLOSE pgpress_audit_entries');

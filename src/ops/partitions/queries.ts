@@ -33,8 +33,11 @@ export function defaultMonths(table: PartitionedTable): NamedQuery {
   );
 }
 
-/** Deletes up to $2 rows older than $1 from a default partition (retention for stragglers). */
+/** Deletes up to $2 rows older than $1 from a default partition (retention for stragglers); one
+ *  result row per row deleted. Audit entries go through pgpress_audit_purge_default (migration
+ *  0087), which records the removal in the audit chain first. */
 export function purgeDefaultBefore(table: PartitionedTable): NamedQuery {
+  if (table === 'audit_log') return sql('partitions.purgeDefault.audit_log', 'SELECT id FROM pgpress_audit_purge_default($1::timestamptz, $2)');
   const d = quoteIdent(`${table}_default`);
   return sql(
     `partitions.purgeDefault.${table}`,
