@@ -4,13 +4,17 @@
 // it needs the checkout (the test harness's clusters, bench-only servers, large seeds). A
 // figures-only function (() => Promise<figures>) is accepted there too and wrapped by asScenario.
 import type { Scenario } from './scenario.ts';
+import { baseline } from './scenarios/baseline.ts';
 import { load } from './scenarios/load.ts';
 import { soak } from './scenarios/soak.ts';
 import { stress } from './scenarios/stress.ts';
+import { write } from './scenarios/write.ts';
 
 /** Shipped scenarios by name, in the order `pgpress bench` with no names runs them. */
 export const shippedScenarios: Record<string, Scenario> = {
+  baseline,
   load,
   stress,
+  write,
   soak,
 };

@@ -1,0 +1,105 @@
+// write: event ingestion through the API (POST /v1/events, lean), the library (store.events.record,
+// one event a call; recordBatch, 100 a call) against the ceiling of the same rows by COPY, on the
+// same database, interleaved. Events per second; ratios of the COPY ceiling. Further variants (the
+// hot path's round trips) plug in as more entries of `variants`.
+import pg from 'pg';
+import { Cluster } from '../../db/cluster.ts';
+import { seed } from '../../ops/seed/seed.ts';
+import { copyRows } from '../../ops/seed/copyRows.ts';
+import type { ArticleEvent } from '../../content/events/repository.ts';
+import { createStore } from '../../store.ts';
+import { benchDatabase, throughput } from '../benchDatabase.ts';
+import { loadMix, shippedServer, startServerProcess, type ServerProcess } from '../httpLoad.ts';
+import { interleaved, median, medianRatio } from '../measure.ts';
+import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.ts';
+import { recordOp } from '../timeline.ts';
+
+const CLIENTS = Number(process.env.BENCH_WRITE_CLIENTS ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const BATCH = 100;
+const COPY_CHUNK = 5_000;
+
+/** COPY into article_events for ms milliseconds, in COPY statements of COPY_CHUNK rows; rows per second. */
+async function copyRate(pool: pg.Pool, ids: readonly number[], ms: number): Promise<number> {
+  const client = await pool.connect();
+  try {
+    const end = performance.now() + ms;
+    const started = performance.now();
+    let rows = 0;
+    while (performance.now() < end) {
+      const t = performance.now();
+      await copyRows(client, 'article_events', ['article_id', 'kind'], COPY_CHUNK, (i) => [ids[(rows + i) % ids.length]!, 'view']);
+      recordOp(performance.now() - t);
+      rows += COPY_CHUNK;
+    }
+    return rows / ((performance.now() - started) / 1000);
+  } finally {
+    client.release();
+  }
+}
+
+async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const db = await benchDatabase();
+  const seeder = new Cluster({ url: db.url, max: 2, statementTimeoutMs: 0 });
+  const store = await createStore({ url: db.url, pool: { max: CLIENTS } });
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  pool.on('error', () => undefined); // the database is dropped WITH (FORCE) at the end
+  let server: ServerProcess | undefined;
+  try {
+    ctx.progress(0, 'seeding');
+    await seed(seeder, { scale: 1, seed: 1 });
+    server = await startServerProcess(shippedServer('full'), { DATABASE_URL: db.url, DB_POOL_MAX: String(CLIENTS), MIGRATE_ON_START: 'false', RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'silent', REDIS_URL: '' });
+    const { rows } = await pool.query<{ id: string }>("SELECT id::text FROM articles WHERE status = 'published' ORDER BY id LIMIT 1000");
+    const ids = rows.map((r) => Number(r.id));
+    const event = (i: number): ArticleEvent => ({ articleId: ids[(i * 7919) % ids.length]!, kind: 'view' });
+    const s = server;
+    let n = 0;
+    const body = (): string => JSON.stringify({ articleId: ids[n++ % ids.length], kind: 'view' });
+    const json = { 'content-type': 'application/json' };
+    const variants = {
+      copy: () => copyRate(pool, ids, SECONDS * 1000),
+      library: () => throughput(CLIENTS, SECONDS * 1000, (i) => store.events.record(event(i))),
+      library_batch: async () => BATCH * (await throughput(Math.max(1, CLIENTS / 4), SECONDS * 1000, (i) => store.events.recordBatch(Array.from({ length: BATCH }, (_x, j) => event(i * BATCH + j))))),
+      api: async () => {
+        const r = await loadMix(s.url, () => ({ method: 'POST', path: '/v1/events', headers: json, body: body() }), CLIENTS, SECONDS);
+        if (r.errors + r.non2xx > 0) throw new Error(`write: ${r.errors + r.non2xx} of ${r.total} POST /v1/events failed`);
+        return r.rps;
+      },
+    };
+    type Variant = keyof typeof variants;
+    const names = Object.keys(variants) as Variant[];
+    let done = 0;
+    const runs = await interleaved(names, ROUNDS, (v) => {
+      ctx.progress((done++ / (names.length * (ROUNDS + 1))), v);
+      return variants[v]();
+    });
+    const m = (v: Variant): number => Math.round(median(runs[v]));
+    console.log(`events/s  COPY: ${m('copy')}   library (one a call): ${m('library')}   library (${BATCH} a call): ${m('library_batch')}   API: ${m('api')}`);
+    console.log(`(${CLIENTS} callers or connections, ${Math.max(1, CLIENTS / 4)} for batches, COPY on one connection in statements of ${COPY_CHUNK} rows; medians of ${ROUNDS} interleaved ${SECONDS} s rounds)`);
+    return {
+      figures: {
+        library_ratio: Number(medianRatio(runs.library, runs.copy).toFixed(4)),
+        library_batch_ratio: Number(medianRatio(runs.library_batch, runs.copy).toFixed(4)),
+        api_ratio: Number(medianRatio(runs.api, runs.copy).toFixed(4)),
+        copy_eps: m('copy'),
+        library_eps: m('library'),
+        library_batch_eps: m('library_batch'),
+        api_eps: m('api'),
+        errors: 0,
+      },
+    };
+  } finally {
+    await server?.stop();
+    await pool.end();
+    await store.close();
+    await seeder.close();
+    await db.drop();
+  }
+}
+
+export const write: Scenario = {
+  name: 'write',
+  description: 'Event ingestion: the API and the library (one event a call, and 100 a call) against the COPY ceiling of the same rows on the same database.',
+  run: runWrite,
+};
