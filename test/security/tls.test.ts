@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { urlTls } from '../../src/db/tls.ts';
+import { securityChecks } from '../../src/security/doctorChecks.ts';
 import { createStore } from '../../src/store.ts';
 import { sql } from '../../src/db/sql.ts';
 import { ensureTool } from '../harness/debianTool.ts';
@@ -38,7 +40,10 @@ for (const f of ['server.key', 'server.crt']) {
 
 // Listening on 127.0.0.2 too: a loopback address the certificate does not name.
 const cluster = await startCluster({
-  settings: { listen_addresses: '127.0.0.1,127.0.0.2', ssl: 'on', ssl_cert_file: join(dir, 'server.crt'), ssl_key_file: join(dir, 'server.key') },
+  settings: {
+    listen_addresses: '127.0.0.1,127.0.0.2', ssl: 'on', ssl_cert_file: join(dir, 'server.crt'), ssl_key_file: join(dir, 'server.key'),
+    shared_preload_libraries: 'pg_stat_statements', // for doctor's check below
+  },
 });
 after(() => cluster.destroy());
 appendFileSync(join(cluster.primary.dataDir, 'pg_hba.conf'), 'hostssl all all 127.0.0.2/32 trust\n');
@@ -83,4 +88,18 @@ test('a host name the certificate does not carry is refused; without verificatio
   const loose = url('127.0.0.2', 'sslmode=no-verify');
   assert.equal(urlTls(loose).verifiesServer, false);
   assert.equal(await connectThroughStore(loose), true);
+});
+
+test('doctor on this server: ssl on, loopback only, pg_stat_statements loaded — none of those flagged', async () => {
+  await cluster.primary.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  const c = new pg.Client({ connectionString: url('127.0.0.1', `sslmode=verify-full&sslrootcert=${join(dir, 'ca.crt')}`) });
+  await c.connect();
+  try {
+    const checks = new Map((await securityChecks(c, { appHost: '127.0.0.1' })).map((x) => [x.check, x.state]));
+    assert.equal(checks.get('ssl_off'), 'ok');
+    assert.equal(checks.get('listen_without_ssl'), 'ok');
+    assert.equal(checks.get('pg_stat_statements_missing'), 'ok');
+  } finally {
+    await c.end();
+  }
 });
