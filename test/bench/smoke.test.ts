@@ -27,6 +27,8 @@ const FLOORS: Record<string, Record<string, number>> = {
   // 20k comments: the advisor's index is ~4.6× faster than the seq scan it replaces (82× by HypoPG's
   // estimate); a migration that was not applied, or a plan that ignores it, scores ~1.
   tune: { ratio: 2, estimated_cost_ratio: 5 },
+  // Scale 1, 1 s phases: every row committed by T is restored (and, checked below, nothing else).
+  recovery: { rows_at_t_ratio: 1 },
 };
 const DEFAULT_FLOOR = 0.2;
 
@@ -42,6 +44,8 @@ const ENV = {
   BENCH_CACHE_ARTICLES: '2000',
   BENCH_CACHE_MIX_SECONDS: '1',
   BENCH_TUNE_COMMENTS: '20000',
+  BENCH_RECOVERY_SCALE: '1',
+  BENCH_RECOVERY_PHASE_MS: '1000',
 };
 
 // One run per scenario: each within the runner's per-test timeout, and a failure names its scenario.
@@ -67,5 +71,6 @@ for (const name of Object.keys(scenarios)) {
     assert.deepEqual(below, [], `ratios below their sanity floor:\n${stdout}`);
     if ('errors' in r) assert.equal(r.errors, 0, `every request answered 2xx\n${stdout}`);
     if (name === 'schema') assert.equal(r.articles, 1000);
+    if (name === 'recovery') assert.deepEqual([r.row_diff, r.rpo_acked_lost, r.checks_failed], [0, 0, 0], `row_diff, rpo_acked_lost, checks_failed\n${stdout}`);
   });
 }
