@@ -37,7 +37,7 @@ function freePort(): Promise<number> {
 
 const BTREE_INDEXES = `SELECT c.oid::regclass::text AS name, c.oid
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
- WHERE a.amname = 'btree' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't'
+ WHERE a.amname = 'btree' AND c.relkind = 'i' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't'
  ORDER BY 1`;
 
 /** Verifies the newest backup (or backupId); never throws for a bad backup — the report says what is wrong. */

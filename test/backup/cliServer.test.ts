@@ -1,0 +1,55 @@
+// The commands end to end through bin/pgpress.js on a server given by DATABASE_URL: `backup`
+// configures archiving and asks the operator for the restart archive_mode needs; bad input is named.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pgOwner } from '../../src/backup/pgBinaries.ts';
+import { startCluster, type TestCluster } from '../harness/pgCluster.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'pgpress-backup-cli-'));
+chmodSync(work, 0o755); // the postgres OS user must reach the folders below
+const owner = pgOwner();
+if (owner) chownSync(work, owner.uid, owner.gid);
+let pgc: TestCluster | undefined;
+after(async () => {
+  await pgc?.destroy();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function pgpress(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { DATABASE_URL: _ignored, BACKUP_DIR: _ignored2, ...base } = process.env;
+  return new Promise((ok) => {
+    const child = spawn(process.execPath, [join(root, 'bin/pgpress.js'), ...args], { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => ok({ code, stdout, stderr }));
+  });
+}
+
+function lastJson<T>(stdout: string): T {
+  return JSON.parse(stdout.trim().split('\n').pop()!) as T;
+}
+
+test('server: backup configures archiving and asks for a restart; after it, backup and a bad --to', async () => {
+  pgc = await startCluster();
+  const env = { DATABASE_URL: pgc.primary.url, BACKUP_DIR: join(work, 'server-backups') };
+  const first = await pgpress(env, ['backup']);
+  assert.equal(first.code, 1);
+  assert.match(first.stderr, /PGP_BACKUP_FAILED: WAL archiving into .* is now configured \(ALTER SYSTEM\).*restart the PostgreSQL server/);
+  await pgc.primary.stop();
+  await pgc.primary.start();
+  const second = await pgpress(env, ['backup', '--json']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.ok(lastJson<{ files: number }>(second.stdout).files > 500);
+
+  const noDir = await pgpress({ DATABASE_URL: pgc.primary.url }, ['backup']);
+  assert.match(noDir.stderr, /PGP_CONFIG_INVALID: BACKUP_DIR is not set/);
+  const badTo = await pgpress(env, ['restore', '--to', '2026-12-01 10:00', '--target', join(work, 'x')]);
+  assert.match(badTo.stderr, /PGP_VALIDATION: --to must be 'latest' or an ISO time with a zone/);
+});
