@@ -15,4 +15,5 @@ export const scenarios: Record<string, ScenarioEntry> = {
   metaFilters: async () => (await import('./metaFilters.ts')).metaFilters(),
   cache: async () => (await import('./cache.ts')).cache(),
   tune: async () => (await import('./tune.ts')).tuneBench(),
+  failover: async () => (await import('./failover.ts')).failoverBench(),
 };

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { Cluster, type ClusterOptions, type Queryable } from './db/cluster.ts';
 import { resolveClusterOptions } from './db/clusterOptions.ts';
+import { isMultiHost } from './db/topologyUrl.ts';
 import type { TargetHealth } from './db/health.ts';
 import { inSession, newSession, type ConsistencySession } from './db/session.ts';
 import { QueryCache, type QueryCacheOptions } from './cache/queryCache.ts';
@@ -143,7 +144,8 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
   const subscriber = opts.cache?.redis?.duplicate();
   // A change the database announces without a position may not be on a replica yet: with replicas,
   // entries it touches are not stored for the replica lag bound (a lagging replica leaves rotation).
-  const dbSettleMs = (opts.replicaUrls ?? []).length > 0 ? resolveClusterOptions({ url: opts.url, ...opts.pool }).replicas.maxLagMs : 0;
+  const replicated = (opts.replicaUrls ?? []).length > 0 || isMultiHost(opts.url) || (opts.pool?.patroniUrls ?? []).length > 0;
+  const dbSettleMs = replicated ? resolveClusterOptions({ url: opts.url, ...opts.pool }).replicas.maxLagMs : 0;
   const cache = opts.cache ? new QueryCache({ dbSettleMs, ...opts.cache, ...(subscriber ? { subscriber } : {}) }) : undefined;
   // The cache's tags are invalidated only after the transaction committed (tx has returned), with
   // its commit LSN: never inside it, where a reader could reload the old row before the commit.

@@ -2,11 +2,21 @@
 import { z } from 'zod';
 import { PgpressError } from '../errors/index.ts';
 import { PACKAGE_MIGRATIONS_DIR } from './packagePaths.ts';
+import { parseHostList, parsePatroniUrls } from '../db/topologyUrl.ts';
 
 const postgresUrl = z
   .string()
   .url('must be a URL such as postgres://user:password@host:5432/dbname')
   .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must start with postgres:// or postgresql://');
+
+/** One server, or the libpq multi-host form postgres://h1:5432,h2:5432/db (the Cluster finds the primary). */
+const postgresHostsUrl = z.string().superRefine((s, ctx) => {
+  try {
+    parseHostList(s);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+  }
+});
 
 /** One server (redis://, rediss://), a Sentinel-managed primary (redis+sentinel://h1:26379,h2/name) or a Cluster (redis+cluster://h1:7000,h2:7001). */
 const redisUrl = z
@@ -26,7 +36,18 @@ const bool = z
 
 /** The schema: environment variable name → parser, with its default. */
 export const settingsSchema = z.object({
-  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_URL: postgresHostsUrl.optional(),
+  PATRONI_URLS: z
+    .string()
+    .superRefine((s, ctx) => {
+      try {
+        parsePatroniUrls(s);
+      } catch (e) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+      }
+    })
+    .transform((s) => parsePatroniUrls(s))
+    .optional(),
   HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
   PORT: intIn(0, 65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -153,6 +174,8 @@ export interface Settings {
   };
   /** Streaming replicas for reads (empty: every read goes to the primary). */
   readonly replicaUrls: readonly string[];
+  /** Patroni REST endpoints: the primary is Patroni's leader, the other members read replicas (empty: none). */
+  readonly patroniUrls: readonly string[];
   readonly redisUrl: string | undefined;
   /** Every Redis command fails after this many ms (the rate limit then lets the request through). */
   readonly redisCommandTimeoutMs: number;
@@ -274,6 +297,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       }),
     }),
     replicaUrls: Object.freeze([...(p.DATABASE_REPLICA_URLS ?? [])]),
+    patroniUrls: Object.freeze([...(p.PATRONI_URLS ?? [])]),
     redisUrl: p.REDIS_URL,
     redisCommandTimeoutMs: p.REDIS_COMMAND_TIMEOUT_MS,
     cache: Object.freeze({ enabled: p.CACHE_ENABLED && p.CACHE_L1_MAX_BYTES > 0, l1MaxBytes: p.CACHE_L1_MAX_BYTES, contentTtlMs: p.CACHE_CONTENT_TTL_MS, listTtlMs: p.CACHE_LIST_TTL_MS }),

@@ -8,7 +8,7 @@ import { unwrapAttempt } from './attempt.ts';
 import { ProbeClient } from './probeClient.ts';
 import { isTargetFailure } from './retryPolicy.ts';
 import { choosePrimary, initialTopology, nextTopology, type NodeProbe, type Resolution, type TopologyState } from './topologyState.ts';
-import { endpointText, type Endpoint } from './topologyUrl.ts';
+import { endpointText, parseHostList, type Endpoint } from './topologyUrl.ts';
 
 /** Where the nodes are and who says which one leads. */
 export interface TopologySource {
@@ -194,5 +194,21 @@ export class Topology {
     for (const w of this.waiters.splice(0)) w();
     await this.loop?.catch(() => undefined);
     for (const p of this.probes.values()) p.discard();
+  }
+}
+
+/**
+ * The primary's single-host URL for what needs one connection to it now (migrations at start, the
+ * scheduler's lock): url itself when it names one host and no Patroni endpoints are given.
+ */
+export async function resolvePrimaryUrl(url: string, patroniUrls: readonly string[] = [], waitMs = 30_000): Promise<string> {
+  const hosts = parseHostList(url);
+  if (hosts.endpoints.length < 2 && patroniUrls.length === 0) return url;
+  const topology = new Topology({ endpoints: hosts.endpoints, urlFor: hosts.urlFor, patroniUrls }, { probeTimeoutMs: 2_000, pollMs: 200 });
+  void topology.start();
+  try {
+    return hosts.urlFor(await topology.waitForPrimary(waitMs));
+  } finally {
+    await topology.close();
   }
 }

@@ -27,7 +27,7 @@ export function endpointText(e: Endpoint): string {
 /** Parses url's host list; throws TypeError naming what is wrong. Default port 5432 (or `?port=`). */
 export function parseHostList(url: string): HostList {
   const m = URL_RE.exec(url);
-  if (!m) throw new TypeError('must be a URL such as postgres://user:password@host:5432/dbname');
+  if (!m) throw new TypeError('must start with postgres:// or postgresql:// (postgres://user:password@host:5432/dbname)');
   const [, scheme, auth, hosts, rest] = m as unknown as [string, string, string | undefined, string, string];
   const [pathPart, query = ''] = splitOnce(rest, '?');
   const params = query === '' ? [] : query.split('&').filter((kv) => kv !== '');

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../config/settings.ts';
 import { startEmbedded, type EmbeddedServer } from '../db/embeddedServer.ts';
+import { discoverPatroniNodes, resolvePrimaryUrl } from '../db/topology.ts';
 import { PgpressError } from '../errors/index.ts';
 import { migrate } from '../migrate/index.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -46,9 +47,13 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       });
       url = embedded.url;
     }
+    // With several hosts or PATRONI_URLS the store follows the primary; migrations, the change feed and
+    // the scheduler's lock use the primary found now.
+    const primaryUrl = await resolvePrimaryUrl(url, settings.patroniUrls);
+    const nodes = settings.patroniUrls.length > 0 ? { patroniUrls: settings.patroniUrls, nodes: await discoverPatroniNodes(settings.patroniUrls) } : {};
     const dir = resolve(settings.migrationsDir);
     if (settings.migrateOnStart) {
-      const applied = await migrate({ url, dir, wait: true, lock: settings.migrateLock, log: (m) => logger.info({ component: 'migrate' }, m) });
+      const applied = await migrate({ url: primaryUrl, dir, wait: true, lock: settings.migrateLock, log: (m) => logger.info({ component: 'migrate' }, m) });
       logger.info({ applied: applied.length }, 'migrations current');
     }
     if (settings.redisUrl !== undefined) {
@@ -56,13 +61,13 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     }
     const { enabled, l1MaxBytes, contentTtlMs, listTtlMs } = settings.cache;
     store = await createStore({
-      url, replicaUrls: settings.replicaUrls, pool: settings.pool, migrationsDir: dir, eventsRetentionMonths: settings.maintenance.eventsRetentionMonths,
+      url, replicaUrls: settings.replicaUrls, pool: { ...settings.pool, ...nodes }, migrationsDir: dir, eventsRetentionMonths: settings.maintenance.eventsRetentionMonths,
       ...(enabled ? { cache: { l1MaxBytes, ttls: ttlsFrom(contentTtlMs, listTtlMs), log: logger, ...(redis ? { redis } : {}) } } : {}),
     });
     if (store.cache) {
       // Writes made outside pgpress invalidate too: the database's change log, on a direct connection (LISTEN).
       const { pollMs, retentionMs } = settings.cacheChanges;
-      feed = await startCacheChangeFeed({ url: settings.cacheListenUrl ?? url, cache: store.cache, log: logger, pollMs, retentionMs, ...(redis ? { redis } : {}) });
+      feed = await startCacheChangeFeed({ url: settings.cacheListenUrl ?? primaryUrl, cache: store.cache, log: logger, pollMs, retentionMs, ...(redis ? { redis } : {}) });
     }
     const tokens = tokenService(resolveJwtSecret(settings.jwtSecret, settings.dataDir));
     const app = await buildApp({
@@ -110,7 +115,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       url: `http://${settings.host}:${port}`,
       app,
       store: openStore,
-      databaseUrl: url,
+      databaseUrl: primaryUrl,
       close: () => (closing ??= (openFeed?.stop() ?? Promise.resolve()).then(() => shutdown(app, openStore, openRedis, openEmbedded, settings.shutdownGraceMs, logger))),
     };
   } catch (e) {

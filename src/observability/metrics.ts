@@ -84,7 +84,7 @@ export function createDbMetrics(reg: Registry): DbMetrics {
       registers: [reg],
     }),
     errors: new Counter({ name: 'pgpress_db_errors_total', help: 'Database errors per target by SQLSTATE class (two characters; "none" without SQLSTATE).', labelNames: ['target', 'class'], registers: [reg] }),
-    retries: new Counter({ name: 'pgpress_db_retries_total', help: 'Retries per target by kind (connection, contention).', labelNames: ['target', 'kind'], registers: [reg] }),
+    retries: new Counter({ name: 'pgpress_db_retries_total', help: 'Retries per target by kind (connection, contention, notPrimary).', labelNames: ['target', 'kind'], registers: [reg] }),
     leaks: new Counter({ name: 'pgpress_db_connection_leaks_total', help: 'Connections held past the leak threshold.', labelNames: ['target', 'lane'], registers: [reg] }),
     outcomeUnknown: new Counter({ name: 'pgpress_db_outcome_unknown_total', help: 'Writes whose connection failed with the outcome unknown.', labelNames: ['target'], registers: [reg] }),
     deadlineExceeded: new Counter({ name: 'pgpress_db_deadline_exceeded_total', help: 'Calls that failed with PGP_DEADLINE_EXCEEDED, per target.', labelNames: ['target'], registers: [reg] }),

@@ -258,7 +258,8 @@ export async function startPatroni(opts: { synchronous?: boolean; timeoutMs?: nu
       '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
       '--initial-cluster', `etcd1=http://127.0.0.1:${etcdPeer}`, '--initial-cluster-state', 'new',
       '--initial-cluster-token', scope,
-    ], etcdLog, path.join(root, 'etcd.pid'));
+    // Debian's etcd 3.4 refuses architectures other than amd64 (and ppc64le) unless told to run anyway.
+    ], etcdLog, path.join(root, 'etcd.pid'), process.arch === 'x64' ? {} : { ETCD_UNSUPPORTED_ARCH: process.arch });
     await waitFor(`etcd on ${etcdPort}`, 30_000, async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`, { signal: AbortSignal.timeout(1_000) })).ok, () => tailFile(etcdLog));
 
     for (let i = 1; i <= 3; i++) {
