@@ -70,7 +70,7 @@ test('the old leader rejoins as a replica (pg_rewind) and is back in the read ro
   const t0 = Date.now();
   // The Cluster names nodes in the order of the multi-host URL, which is the harness's order.
   await inRotation(rig.store, old.name, 60_000);
-  assert.ok(Date.now() - t0 >= 0, `in rotation after ${Date.now() - t0} ms (hysteresis ${REJOIN_MS} ms)`);
+  console.log(`${old.name} back in the read rotation ${Date.now() - t0} ms after Patroni reported the cluster healthy (hysteresis ${REJOIN_MS} ms)`);
   // Concurrent reads spread over the replicas in rotation (least loaded first): the old leader serves some.
   const port = sql('test.ha.port', 'SELECT inet_server_port() AS port, pg_sleep(0.05)');
   const ports = new Set<number>();
