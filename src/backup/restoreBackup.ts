@@ -42,7 +42,8 @@ export interface RestoredServer {
   dataDir: string;
   logFile: string;
   backupId: string;
-  manifest: Manifest;
+  /** The built-in backup's manifest (absent for pgBackRest). */
+  manifest?: Manifest;
   /** Last WAL position replayed. */
   recoveredTo: string;
   durationMs: number;
@@ -113,28 +114,58 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoredServe
     throw new PgpressError('PGP_BACKUP_CORRUPT', `Backup ${m.id} is damaged, nothing was restored: ${bad.join('; ')}.`, { details: { backupId: m.id, badFiles: bad } });
   }
 
-  const recovery: Record<string, string> = {
-    port: String(opts.port),
+  const recovery: Record<string, string> = { restore_command: restoreCommand(backupDir), recovery_target_action: 'promote' };
+  if (opts.restorePoint !== undefined) recovery.recovery_target_name = opts.restorePoint;
+  else if (opts.to !== 'latest') recovery.recovery_target_time = pgTime(opts.to);
+  writeFileSync(join(target, 'recovery.signal'), '');
+  const started = await startRecovery({
+    target, pgCtl, port: opts.port, settings: { ...recovery, ...opts.settings }, trustLocal: opts.trustLocal, label: `backup ${m.id}`,
+    user: m.user, database: m.database, password: opts.password, timeoutMs: opts.timeoutMs,
+  });
+  return { ...started, port: opts.port, dataDir: target, backupId: m.id, manifest: m, durationMs: Date.now() - t0 };
+}
+
+/** A time as PostgreSQL's recovery_target_time reads it. */
+export function pgTime(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '+00');
+}
+
+/** How to start a restored data directory. */
+export interface RecoveryStart {
+  target: string;
+  pgCtl: string;
+  port: number;
+  /** Recovery settings (restore_command, targets) and any others; they win over the source's. */
+  settings: Record<string, string>;
+  trustLocal?: boolean | undefined;
+  /** For the comment in postgresql.auto.conf. */
+  label: string;
+  user: string;
+  database: string;
+  password?: string | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/** Writes the restored copy's settings, starts it with pg_ctl and waits until it is promoted. */
+export async function startRecovery(o: RecoveryStart): Promise<{ url: string; logFile: string; recoveredTo: string; stop: () => Promise<void> }> {
+  const { target, pgCtl } = o;
+  const base: Record<string, string> = {
+    port: String(o.port),
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',
     // A restored copy must never archive into the source's archive (its new timeline would be
     // followed by later restores).
     archive_mode: 'off',
     hot_standby: 'on',
-    restore_command: restoreCommand(backupDir),
     recovery_target_timeline: 'current',
-    recovery_target_action: 'promote',
   };
-  if (opts.restorePoint !== undefined) recovery.recovery_target_name = opts.restorePoint;
-  else if (opts.to !== 'latest') recovery.recovery_target_time = opts.to.toISOString().replace('T', ' ').replace('Z', '+00');
-  const lines = Object.entries({ ...recovery, ...opts.settings }).map(([k, v]) => {
+  const lines = Object.entries({ ...base, ...o.settings }).map(([k, v]) => {
     if (!/^[a-z_.]+$/i.test(k)) throw new PgpressError('PGP_RESTORE_FAILED', `Bad setting name ${JSON.stringify(k)}.`);
     return `${k} = ${confValue(v)}`;
   });
   // postgresql.auto.conf is read last: these win over the source's settings.
-  appendFileSync(join(target, 'postgresql.auto.conf'), `\n# pgpress restore of backup ${m.id}\n${lines.join('\n')}\n`);
-  writeFileSync(join(target, 'recovery.signal'), '');
-  if (opts.trustLocal) {
+  appendFileSync(join(target, 'postgresql.auto.conf'), `\n# pgpress restore of ${o.label}\n${lines.join('\n')}\n`);
+  if (o.trustLocal) {
     const hba = join(target, 'pg_hba.conf');
     writeFileSync(hba, `host all all 127.0.0.1/32 trust\n${existsSync(hba) ? readFileSync(hba, 'utf8') : ''}`);
   }
@@ -148,12 +179,12 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoredServe
   };
   try {
     // -w: returns once the server accepts connections (hot standby: once consistent), fails if it exits.
-    const timeoutMs = opts.timeoutMs ?? 600_000;
+    const timeoutMs = o.timeoutMs ?? 600_000;
     await runProgram(pgCtl, ['start', '-D', target, '-l', logFile, '-w', '-t', String(Math.ceil(timeoutMs / 1000))]);
-    const auth = opts.password === undefined ? '' : `:${encodeURIComponent(opts.password)}`;
-    const url = `postgres://${encodeURIComponent(m.user)}${auth}@127.0.0.1:${opts.port}/${encodeURIComponent(m.database)}`;
+    const auth = o.password === undefined ? '' : `:${encodeURIComponent(o.password)}`;
+    const url = `postgres://${encodeURIComponent(o.user)}${auth}@127.0.0.1:${o.port}/${encodeURIComponent(o.database)}`;
     const recoveredTo = await waitForPromotion(target, url, logFile, timeoutMs);
-    return { url, port: opts.port, dataDir: target, logFile, backupId: m.id, manifest: m, recoveredTo, durationMs: Date.now() - t0, stop };
+    return { url, logFile, recoveredTo, stop };
   } catch (e) {
     await stop().catch(() => undefined);
     if (isPgpressError(e)) throw e;
