@@ -54,7 +54,7 @@ return 1
 `;
 
 // KEYS: seq, floor, mark_1..n, set_1..n. ARGV: n, commit position (sortable hex or ''), mark ms, channel,
-// message, '1' when '*' is among the tags (every entry is deleted: a SCAN of this namespace, rare), entry pattern,
+// message ('' : none is published), '1' when '*' is among the tags (every entry is deleted: a SCAN of this namespace, rare), entry pattern,
 // settle ms (> 0: for that long no entry carrying one of the tags is stored; KEYS then also hold settle_1..n).
 const INVALIDATE = `
 local n = tonumber(ARGV[1])
@@ -75,7 +75,7 @@ for i = 1, n do
   redis.call('DEL', KEYS[2 + n + i])
   if tonumber(ARGV[8]) > 0 then redis.call('SET', KEYS[2 + 2 * n + i], 1, 'PX', ARGV[8]) end
 end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return s
 `;
 
@@ -143,7 +143,7 @@ export class L2 {
     return ok === 1;
   }
 
-  /** Marks tags invalidated (entries stored later by loads that began earlier are refused), deletes their entries, publishes message. */
+  /** Marks tags invalidated (entries stored later by loads that began earlier are refused), deletes their entries, publishes message (unless ''). */
   async invalidate(tags: readonly string[], sortableLsn: string, message: string, settleMs = 0): Promise<void> {
     const keys = [this.p + 'seq', this.p + 'floor', ...tags.map((t) => this.p + 'm:' + t), ...tags.map((t) => this.p + 's:' + t), ...tags.map((t) => this.p + 'q:' + t)];
     const all = tags.includes('*') ? '1' : '0';

@@ -8,6 +8,7 @@ import { L1 } from './l1.ts';
 import { L2, type L2Miss, type RedisClient } from './l2.ts';
 import { covers, fromSortable, sortableLsn } from './lsnOrder.ts';
 import { cacheMetrics, type CacheMetrics } from './metrics.ts';
+import { markShared } from './serialised.ts';
 import { DEFAULT_TTLS, expiry, type KindTtl } from './ttl.ts';
 import type { CacheKind, Invalidator, InvalidationSource } from './types.ts';
 
@@ -83,8 +84,8 @@ export class QueryCache implements Invalidator {
   /** L2 is skipped until then after a failure (a frozen Redis must not hold every miss). */
   private l2DownUntil = 0;
   private probing = false;
-  /** Invalidations that could not reach Redis: sent again once it answers. */
-  private readonly pending = new Set<string>();
+  /** Invalidations that could not reach Redis (tag → whether other instances must hear it): sent again once it answers. */
+  private readonly pending = new Map<string, boolean>();
   private pendingOverflow = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly removeSource: () => void;
@@ -103,6 +104,18 @@ export class QueryCache implements Invalidator {
     this.log = opts.log;
     this.removeSource = this.m.addSource({ l1Bytes: () => this.l1.bytes(), l2Bytes: () => (this.l2Usable() ? this.l2!.usedBytes() : Promise.resolve(undefined)) });
     if (this.subscriber) this.listen(this.subscriber);
+  }
+
+  /**
+   * A fresh L1 entry's value for key (as get would serve it), else undefined: the hit path without
+   * building a Lookup (its loader closures) or a promise per read. Keys longer than 200 go to get.
+   */
+  peek<T>(kind: CacheKind, key: string, token: string | undefined): T | undefined {
+    if (key.length > 200) return undefined;
+    const e = this.l1.get(key) as Entry<T> | undefined;
+    if (e === undefined || Date.now() >= e.fresh || !covers(e.lsn, token)) return undefined;
+    this.m.l1Hit(kind);
+    return e.v;
   }
 
   /** Cache-aside read: L1, then L2, then PostgreSQL (once per key across instances). */
@@ -146,7 +159,7 @@ export class QueryCache implements Invalidator {
       const e = decodeEntry<T>(got);
       if (e && !reload && covers(e.lsn, l.token) && Date.now() < e.fresh) {
         this.m.hits.inc({ kind: l.kind, tier: 'l2' });
-        this.l1.set(key, e, got.length, startedAt);
+        this.keep(key, e, got.length, startedAt);
         return e.v;
       }
       // Stale or older than the caller's token: load (without the lease: rare).
@@ -156,7 +169,7 @@ export class QueryCache implements Invalidator {
         const e = await this.awaitLeader<T>(key, l);
         if (e) {
           this.m.hits.inc({ kind: l.kind, tier: 'l2' });
-          this.l1.set(key, e.entry, e.bytes, startedAt);
+          this.keep(key, e.entry, e.bytes, startedAt);
           return e.entry.v;
         }
       }
@@ -177,10 +190,16 @@ export class QueryCache implements Invalidator {
     const now = Date.now();
     const entry: Entry<T> = { v, lsn: token ?? '', tags: l.tags(v), ...expiry(this.ttls[l.kind], now) };
     const bytes = encodeEntry(entry);
-    this.l1.set(key, entry, bytes.length, startedAt);
+    this.keep(key, entry, bytes.length, startedAt);
     // Not awaited: the caller has its answer; waiters on other instances poll for this entry.
     if (miss) void this.viaL2((l2) => l2.set(key, bytes, entry.tags, miss.seq, Math.max(1, entry.stale - now)));
     return v;
+  }
+
+  /** Stores an entry in L1; its value is shared from now on (its response JSON is kept: serialised.ts). */
+  private keep(key: string, e: Entry, bytes: number, startedAt: number): void {
+    markShared(e.v);
+    this.l1.set(key, e, bytes, startedAt);
   }
 
   /** Waits for the lease holder's entry (until the lease or the caller's deadline runs out). */
@@ -203,7 +222,12 @@ export class QueryCache implements Invalidator {
     void this.viaL2((l2) => l2.release(key, this.origin));
   }
 
-  /** See Invalidator.invalidate. */
+  /**
+   * See Invalidator.invalidate. One path per source, so one change is one message at most: a write
+   * committed here ('write') is published to the other instances (with its commit position, at
+   * once); a change the database logged ('db') is not, because every instance's change feed reads
+   * the same log itself; a message heard ('remote') only drops this L1.
+   */
   async invalidate(tags: readonly string[], source: InvalidationSource, lsn?: string): Promise<void> {
     if (tags.length === 0) return;
     this.m.invalidations.inc({ source }, tags.length);
@@ -212,14 +236,15 @@ export class QueryCache implements Invalidator {
     const settleMs = lsn === undefined && source !== 'write' ? this.dbSettleMs : 0;
     this.l1.invalidate(tags, Date.now() + settleMs);
     if (source === 'remote' || !this.l2) return;
-    await this.publish(tags, lsn, settleMs);
+    await this.toL2(tags, lsn, settleMs, source === 'write');
   }
 
-  private async publish(tags: readonly string[], lsn: string | undefined, settleMs = 0): Promise<void> {
-    const message = JSON.stringify({ o: this.origin, t: tags, l: lsn ?? '' });
+  /** Marks tags in L2 and drops their entries; with announce, also tells the other instances' L1s. */
+  private async toL2(tags: readonly string[], lsn: string | undefined, settleMs: number, announce: boolean): Promise<void> {
+    const message = announce ? JSON.stringify({ o: this.origin, t: tags, l: lsn ?? '' }) : '';
     if ((await this.viaL2((l2) => l2.invalidate(tags, sortableLsn(lsn), message, settleMs))) !== SKIPPED) return;
     // Kept for when Redis answers again: until then other instances' entries live at most their TTL.
-    for (const t of tags) this.pending.add(t);
+    for (const t of tags) this.pending.set(t, announce || this.pending.get(t) === true);
     if (this.pending.size > 10_000) {
       this.pending.clear();
       this.pendingOverflow = true;
@@ -309,14 +334,16 @@ export class QueryCache implements Invalidator {
       this.scheduleRetry();
       return;
     }
-    const tags = [...this.pending];
+    const announced = [...this.pending].filter(([, a]) => a).map(([t]) => t);
+    const quiet = [...this.pending].filter(([, a]) => !a).map(([t]) => t);
     const all = this.pendingOverflow;
     this.pending.clear();
     this.pendingOverflow = false;
     if (all) {
       await this.redis!.publish(this.l2!.channel, JSON.stringify({ o: this.origin, t: [], l: '', all: true })).catch(() => undefined);
     }
-    if (tags.length > 0) await this.publish(tags, undefined);
+    if (announced.length > 0) await this.toL2(announced, undefined, 0, true);
+    if (quiet.length > 0) await this.toL2(quiet, undefined, 0, false);
   }
 
   /** Stops listening; the Redis clients belong to the caller. */

@@ -48,6 +48,8 @@ export function cachedReads(cache: QueryCache, readerAt: ReaderAt): CachedReads 
   // (esbuild keepNames) wraps such an arrow to name it, an Object.defineProperty on every read, hits included.
   const loader = <T>(load: (q: Queryable) => Promise<T>, deadline: number | undefined): ((token: string | undefined) => Promise<T>) => (token) => load(readerAt(token, deadline));
   const read = <T>(kind: CacheKind, key: string, ctx: CachedReadContext, load: (q: Queryable) => Promise<T>, tagsOf: (v: T) => string[], cacheable?: (v: T) => boolean): Promise<T> => {
+    const hit = cache.peek<T>(kind, key, ctx.token);
+    if (hit !== undefined) return Promise.resolve(hit);
     const l: Lookup<T> = { kind, key, load: loader(load, ctx.deadline), tags: tagsOf };
     if (ctx.token !== undefined) l.token = ctx.token;
     if (ctx.deadline !== undefined) l.deadline = ctx.deadline;

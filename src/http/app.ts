@@ -12,6 +12,7 @@ import { installRateLimit, type RateLimitOptions } from './rateLimit.ts';
 import { WarningSummary } from './warningSummary.ts';
 import { installRequestBudget } from './requestBudget.ts';
 import { installRequestContext } from './requestContext.ts';
+import { toJson } from '../cache/serialised.ts';
 export { LSN_HEADER } from './requestContext.ts';
 import { installHttpMetrics } from '../observability/httpMetricsHooks.ts';
 import { installMetrics, type MetricsOptions } from './routes/metrics.ts';
@@ -65,6 +66,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     // One access line per request (onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // A logger that logs nothing needs no per-request child (pino builds its bindings: ~6 µs a request).
+    childLoggerFactory: (logger, bindings, childOpts) => (logger.level === 'silent' ? logger : logger.child(bindings, childOpts)),
   });
   // First: requests refused by a later onRequest hook (shed, rate limited) are measured too.
   installHttpMetrics(app);
@@ -86,7 +89,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Response schemas document the API (OpenAPI) but do not drive serialisation: the content layer
   // builds every response object field by field, and V8's JSON.stringify escapes long article
   // bodies faster than fast-json-stringify (14 µs of ~200 µs per article read, measured).
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // A cached value (one shared object) is serialised once per entry, not once per response.
+  app.setSerializerCompiler(() => toJson);
 
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ code: 'PGP_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.`, requestId: String(req.id) });
