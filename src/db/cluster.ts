@@ -135,7 +135,8 @@ export class Cluster implements Queryable {
   private onPrimary<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], kind: WorkKind, lane: LaneName, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
     const primary = this.lanes[lane];
     const attempt = (): Promise<pg.QueryResult<R>> => this.runner.run<R>(primary, q, params, deadline, trace);
-    return this.retry.run('primary', this.primaryGate, kind, deadline, this.topology ? this.topology.watch(attempt) : attempt);
+    if (!this.topology) return this.retry.run('primary', this.primaryGate, kind, deadline, attempt);
+    return this.retry.run('primary', this.topology.gate(() => this.primaryBreaker, deadline), kind, deadline, this.topology.watch(attempt));
   }
 
   private async readAnywhere<R extends pg.QueryResultRow>(router: ReplicaRouter, q: NamedQuery, params: readonly unknown[], opts: QueryOptions, lane: LaneName, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
@@ -150,7 +151,8 @@ export class Cluster implements Queryable {
     const deadline = this.deadlineOf(lane.name, opts.deadlineMs);
     const trace = this.leaks.trace(this.tx);
     const attempt = (): Promise<TxResult<T>> => transactionAttempt(this.runner, lane, fn, opts, deadline, trace);
-    const result = await this.retry.run('primary', this.primaryGate, 'tx', deadline, this.topology ? this.topology.watch(attempt) : attempt);
+    const gate = this.topology ? this.topology.gate(() => this.primaryBreaker, deadline) : this.primaryGate;
+    const result = await this.retry.run('primary', gate, 'tx', deadline, this.topology ? this.topology.watch(attempt) : attempt);
     noteCommit(opts.session, result.lsn);
     this.monitor?.noteCommit(result.lsn);
     return result;

@@ -3,6 +3,7 @@
 // of the replica monitor (which keeps the primary, not being a standby, out of rotation), and
 // failed primary calls and the monitor's sightings make the topology resolve again.
 import type pg from 'pg';
+import type { TargetBreaker } from './breaker.ts';
 import type { ClusterOptions, ResolvedClusterOptions } from './clusterOptions.ts';
 import { primaryClientClass } from './primaryClient.ts';
 import { Topology } from './topology.ts';
@@ -10,6 +11,8 @@ import { parseHostList, type Endpoint } from './topologyUrl.ts';
 
 /** Pause between resolution rounds while no primary is confirmed. */
 const RESOLVE_POLL_MS = 100;
+/** A call waiting for a new primary stops waiting this long before its deadline, to make its attempt. */
+const SETTLE_MARGIN_MS = 250;
 
 /** What the Cluster uses of its topology. */
 export interface ClusterTopology {
@@ -26,6 +29,12 @@ export interface ClusterTopology {
   ready(waitMs: number): Promise<void>;
   /** attempt, reporting its failures to the topology (25006, a failed primary). */
   watch<T>(attempt: () => Promise<T>): () => Promise<T>;
+  /**
+   * The primary's breaker as a call until deadline sees it: while the topology resolves, each
+   * attempt first waits (up to the deadline) for the new primary, whose breaker is a fresh closed
+   * one, instead of failing fast on the open circuit of the node that died.
+   */
+  gate(breaker: () => Pick<TargetBreaker, 'execute'>, deadline: number): Pick<TargetBreaker, 'execute'>;
   close(): Promise<void>;
 }
 
@@ -66,6 +75,14 @@ export function clusterTopology(options: ClusterOptions, o: ResolvedClusterOptio
     watch: (attempt) => () => attempt().catch((e: unknown) => {
       topology.noteFailure(e);
       throw e;
+    }),
+    gate: (breaker, deadline) => ({
+      execute: <T>(fn: () => Promise<T>): Promise<T> => {
+        if (topology.primary) return breaker().execute(fn);
+        // No primary confirmed: wait for one, leaving time for the attempt; past that, try anyway (it fails on its own terms).
+        const waitMs = Math.max(0, deadline - Date.now() - SETTLE_MARGIN_MS);
+        return topology.waitForPrimary(waitMs).then(() => breaker().execute(fn), () => breaker().execute(fn));
+      },
     }),
     close: () => topology.close(),
   };
