@@ -15,7 +15,8 @@ export function auditCommand(program: Command, settings: () => Settings): void {
     .option('--json', 'print the report as one JSON object')
     .action(async (o: { json?: boolean }) => {
       const s = settings();
-      const { url, release } = await databaseUrlFor(s);
+      // The owner reads the log, the chain heads and the audited tables (MIGRATION_DATABASE_URL).
+      const { url, release } = await databaseUrlFor(s, 'owner');
       const cluster = new Cluster({ url, max: 1, statementTimeoutMs: 0 });
       try {
         const report = await verifyAuditLog(cluster);

@@ -30,7 +30,7 @@ export const auditTriggers = sql(
   'audit.triggers',
   `SELECT c.relname AS table_name, t.tgname AS trigger, t.tgenabled <> 'D' AS enabled, p.proname AS function
      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
-    WHERE c.relname = ANY ($1) AND c.relnamespace = to_regnamespace(current_schema()) AND NOT t.tgisinternal`,
+    WHERE c.relname = ANY ($1) AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'audit_log'::regclass) AND NOT t.tgisinternal`,
 );
 
 /** How far back (in transactions) the log reaches: rows written since have an entry. */

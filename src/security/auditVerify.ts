@@ -14,6 +14,9 @@ export type { AuditFinding } from './auditChain.ts';
 export interface AuditReport {
   entries: number;
   chains: number;
+  /** Each chain's head (position and hash): keep them outside the database, and a later rewrite of
+   *  the whole log by someone who can also rewrite the heads still shows (docs/audit.md). */
+  heads: { chain: number; seq: number; hash: string }[];
   /** Removals recorded by retention (RETIRE entries), accepted as gaps. */
   removals: Removal[];
   findings: AuditFinding[];
@@ -64,7 +67,7 @@ async function verifyIn(q: Queryable): Promise<AuditReport> {
   await q.query(closeEntries);
   for (const h of heads) findings.push(...checkChain(h.chain, perChain.get(h.chain)!, { seq: Number(h.seq), hash: h.hash }, removals));
   findings.push(...(await completeness(q)));
-  return { entries, chains: heads.length, removals, findings };
+  return { entries, chains: heads.length, heads: heads.map((h) => ({ chain: h.chain, seq: Number(h.seq), hash: h.hash })), removals, findings };
 }
 
 function toStored(r: EntryRow): StoredEntry {

@@ -153,6 +153,10 @@ test('a write made with the audit trigger disabled by the owner is reported by v
     assert.ok(off.includes('trigger: trigger users_audit on users is disabled: writes to users are not audited'), off.join('\n'));
     assert.ok((await metric('pgpress_audit_triggers_off')).includes('pgpress_audit_triggers_off{table="users"} 1'));
     await owner.query('ALTER TABLE users ENABLE TRIGGER users_audit');
+    // The event trigger recorded both switches, by whom.
+    const { rows: switches } = await admin.query<{ operation: string; db_role: string }>(
+      "SELECT operation, db_role FROM audit_log WHERE row_key = 'trigger users_audit on users' ORDER BY id");
+    assert.deepEqual(switches.map((r) => [r.operation, r.db_role]), [['AUDIT_OFF', 'pgpress_owner'], ['AUDIT_ON', 'pgpress_owner']]);
     // Enabled again: the write made meanwhile is still reported, by its row.
     const after = await verifyFindings();
     assert.deepEqual(after, [`unaudited: users: 1 row(s) written without an audit entry (the trigger was off): id ${u!.id}`]);

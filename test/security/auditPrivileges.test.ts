@@ -63,6 +63,18 @@ test('the application role cannot change the audit log, its chain or its trigger
   assert.deepEqual((await verify()).findings, []);
 });
 
+test('privilege changes (GRANT, REVOKE) are audit entries, in the chain', async () => {
+  await owner.query('GRANT UPDATE ON tags TO pgpress_readonly');
+  await owner.query('REVOKE UPDATE ON tags FROM pgpress_readonly');
+  const { rows } = await owner.query<{ operation: string; db_role: string; old_row: { state: string }; new_row: { state: string } }>(
+    "SELECT operation, db_role, old_row, new_row FROM audit_log WHERE table_name = 'pg_catalog' AND row_key = 'table tags' ORDER BY id");
+  assert.deepEqual(rows.map((r) => [r.operation, r.db_role]), [['GRANT', 'pgpress_owner'], ['REVOKE', 'pgpress_owner']]);
+  assert.doesNotMatch(rows[0]!.old_row.state, /pgpress_readonly=rw/);
+  assert.match(rows[0]!.new_row.state, /pgpress_readonly=rw\//);
+  assert.equal(rows[1]!.new_row.state, rows[0]!.old_row.state);
+  assert.deepEqual((await verify()).findings, []);
+});
+
 test('concurrent transactions each append to a chain of their own; more writers than chains wait, and every chain verifies', async () => {
   const clients = await Promise.all(Array.from({ length: 10 }, async () => {
     const c = new pg.Client({ connectionString: db.appUrl });

@@ -37,7 +37,7 @@ const triggersOff = sql(
   'metrics.auditTriggersOff',
   `SELECT t.name AS table, 2 - count(g.tgname) FILTER (WHERE g.tgenabled <> 'D')::int AS n
      FROM unnest($1::text[]) AS t(name)
-     LEFT JOIN pg_class c ON c.relname = t.name AND c.relnamespace = to_regnamespace(current_schema())
+     LEFT JOIN pg_class c ON c.relname = t.name AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'audit_log'::regclass)
      LEFT JOIN pg_trigger g ON g.tgrelid = c.oid AND g.tgname IN (t.name || '_audit', t.name || '_audit_truncate')
     GROUP BY t.name ORDER BY t.name`,
 );

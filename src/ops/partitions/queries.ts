@@ -37,7 +37,7 @@ export function defaultMonths(table: PartitionedTable): NamedQuery {
  *  result row per row deleted. Audit entries go through pgpress_audit_purge_default (migration
  *  0087), which records the removal in the audit chain first. */
 export function purgeDefaultBefore(table: PartitionedTable): NamedQuery {
-  if (table === 'audit_log') return sql('partitions.purgeDefault.audit_log', 'SELECT id FROM pgpress_audit_purge_default($1::timestamptz, $2)');
+  if (table === 'audit_log') return sql('partitions.purgeDefault.audit_log', 'SELECT d AS id FROM pgpress_audit_purge_default($1::timestamptz, $2) AS d');
   const d = quoteIdent(`${table}_default`);
   return sql(
     `partitions.purgeDefault.${table}`,
