@@ -22,6 +22,27 @@ const fullText = (name: string, filter: string): NamedQuery => sql(
    FROM hits ORDER BY rank DESC, id DESC`,
 );
 
+/** The product's ranked search: pgpress_search_top (migration 0108) picks the top offset + limit
+ *  exactly as ranking every match would, mostly without ranking them; $4 a metadata containment
+ *  (JSON text) or null, $5 a language or null. ts_headline as in the full ranking, on the page only. */
+export const searchRanked = sql(
+  'search.ranked',
+  `WITH hits AS (
+     SELECT a.id, a.title, a.slug, a.body, a.published_at, t.rank, t.q
+     FROM (SELECT s.id, s.rank, q
+           FROM websearch_to_tsquery('english', $1) AS q, pgpress_search_top(q, $2::int + $3::int, $4::jsonb, $5::text) AS s) t
+     JOIN articles a ON a.id = t.id
+     ORDER BY t.rank DESC, t.id DESC
+     LIMIT $2 OFFSET $3
+   )
+   SELECT id, title, slug, published_at, rank,
+          ts_headline('english', translate(body, chr(1) || chr(2), ''), q,
+                      'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxFragments=2, MaxWords=20, MinWords=8') AS snippet
+   FROM hits ORDER BY rank DESC, id DESC`,
+);
+
+// The full ranking: every match ranked, then the page. The baseline the ranked search must equal
+// (test/schema/searchRanking.test.ts, `npm run bench -- search`) and the schema scenario's statement.
 export const searchArticles = fullText('search.fullText', '');
 // Each filter its own statement (as in the feed): when the filter is the selective part the
 // planner ANDs its index (GIN articles_metadata_idx, B-tree articles_lang_feed_idx) with the

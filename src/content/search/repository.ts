@@ -3,7 +3,7 @@ import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
 import { resolveFilter, type ContentFilter } from '../feed/filter.ts';
-import { searchArticles, searchArticlesByLang, searchArticlesByMeta, similarTitles } from './queries.ts';
+import { searchRanked, similarTitles } from './queries.ts';
 
 /** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
 const READ = { read: true } as const;
@@ -50,8 +50,8 @@ export async function search(db: Queryable, text: string, limit = 10, offset = 0
     throw new PgpressError('PGP_VALIDATION', `offset must be between 0 and ${MAX_SEARCH_OFFSET}.`, { details: { field: 'offset' } });
   }
   const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(
-    content.kind === 'meta' ? searchArticlesByMeta : content.kind === 'lang' ? searchArticlesByLang : searchArticles,
-    content.kind === 'none' ? [text, limit, offset] : [text, limit, offset, content.value],
+    searchRanked,
+    [text, limit, offset, content.kind === 'meta' ? content.value : null, content.kind === 'lang' ? content.value : null],
     READ,
   );
   return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: r.published_at?.toISOString() ?? null, rank: r.rank, snippet: snippetHtml(r.snippet) }));

@@ -1,0 +1,133 @@
+// Ranked search answers exactly as ranking every match would (ts_rank_cd DESC, id DESC), while
+// reading a fraction of what the full ranking reads: pgpress_search_top (migration 0108) against the
+// full ranking on a seeded database, for common, mid and rare terms, OR and AND queries, the edge
+// cases of its tiers (many occurrences, ties, capped positions), filters and deep pages.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { Cluster } from '../../src/db/cluster.ts';
+import { seed } from '../../src/ops/seed/seed.ts';
+import { TOPICS, WORDS, tailVocabulary } from '../../src/ops/seed/words.ts';
+import { searchArticles, searchRanked } from '../../src/content/search/queries.ts';
+import { search } from '../../src/content/search/repository.ts';
+import { testDatabase } from '../harness/testDatabase.ts';
+
+const { url } = await testDatabase();
+const cluster = new Cluster({ url, max: 2, statementTimeoutMs: 0 });
+const c = new pg.Client({ connectionString: url });
+c.on('error', () => undefined); // the harness drops the database WITH (FORCE) after the file
+await c.connect();
+after(async () => {
+  await c.end();
+  await cluster.close();
+});
+
+await seed(cluster, { scale: 2, seed: 11 });
+// Articles for the tiers' edge cases: a lexeme repeated past the tiers (rank 13), nine times (its
+// rank a real just above 3.6), in the title and body, tied, one past the 16383-position cap, and a
+// draft that must never show.
+const author = (await c.query<{ id: string }>('SELECT id FROM users ORDER BY id LIMIT 1')).rows[0]!.id;
+const edge: [string, string, string][] = [
+  ['Wombat notes', 'wombat '.repeat(30), 'published'],
+  ['Nine in the body', 'wombat '.repeat(9), 'published'],
+  ['Wombat and wombat', 'a wombat here and a wombat there', 'published'],
+  ['Plain notes', 'one wombat', 'published'],
+  ['Plain notes again', 'one wombat', 'published'],
+  ['Long notes', `${'filler '.repeat(17000)} wombat wombat quokka`, 'published'],
+  ['Wombat draft', 'wombat '.repeat(30), 'draft'],
+];
+for (const [i, [title, body, status]] of edge.entries()) {
+  await c.query(
+    "INSERT INTO articles (author_id, title, slug, body, status, published_at) VALUES ($1, $2, $3, $4, $5, CASE WHEN $5 = 'draft' THEN NULL ELSE now() END)",
+    [author, title, `edge-${i}`, body, status],
+  );
+}
+await c.query('VACUUM ANALYZE articles');
+
+const FULL = `SELECT a.id::int, ts_rank_cd(a.search, q) AS rank FROM articles a, websearch_to_tsquery('english', $1) AS q
+  WHERE a.search @@ q AND a.status = 'published' AND ($3::jsonb IS NULL OR a.metadata @> $3) AND ($4::text IS NULL OR (a.metadata ->> 'lang') = $4)
+  ORDER BY rank DESC, a.id DESC LIMIT $2`;
+const TOP = "SELECT id::int, rank FROM pgpress_search_top(websearch_to_tsquery('english', $1), $2, $3::jsonb, $4::text)";
+
+const tail = tailVocabulary(5_000);
+const QUERIES = [
+  ...WORDS.slice(16, 60), // the commonest words that are not stop words
+  ...TOPICS.filter((t) => !t.includes(' ')),
+  ...[0, 3, 10, 30, 100, 300, 1000, 3000].map((i) => tail[i]!),
+  'wombat', 'quokka', 'filler',
+  'deadlocks or sharding', 'vacuum or wombat', 'table or query or index', '(vacuum or replication) wombat',
+  'checkpoint fsync', 'query planner', '"write-ahead log"', 'vacuum -autovacuum', 'the', 'zzzunknown',
+];
+
+/** Every query at each size and filter: the same ids, ranks and order as the full ranking. */
+async function compareAll(sizes: number[], filters: [string | null, string | null][]): Promise<number> {
+  let compared = 0;
+  for (const [meta, lang] of filters) {
+    for (const n of sizes) {
+      for (const q of QUERIES) {
+        const params = [q, n, meta, lang];
+        const full = (await c.query(FULL, params)).rows;
+        const top = (await c.query(TOP, params)).rows;
+        assert.deepEqual(top, full, `${JSON.stringify(q)} n=${n} meta=${meta} lang=${lang}`);
+        compared++;
+      }
+    }
+  }
+  return compared;
+}
+
+test('the top n equal the full ranking for common, rare, OR, AND, phrase and negated queries', async () => {
+  const compared = await compareAll([1, 10, 200], [[null, null]]);
+  assert.equal(compared, QUERIES.length * 3);
+});
+
+test('filtered by metadata or language, the top n equal the filtered full ranking', async () => {
+  await compareAll([25], [['{"source":"import"}', null], [null, 'ja']]);
+});
+
+test('the edge articles rank as the full ranking ranks them: past the tiers, a real above 3.6, ties by id, past the position cap', async () => {
+  const top = (await c.query<{ id: number; rank: number }>(TOP, ['wombat', 8, null, null])).rows;
+  const full = (await c.query<{ id: number; rank: number }>(FULL, ['wombat', 8, null, null])).rows;
+  assert.deepEqual(top, full);
+  const titles = (await c.query<{ id: number; title: string }>('SELECT id::int, title FROM articles WHERE slug LIKE $1', ['edge-%'])).rows;
+  const byId = new Map(titles.map((t) => [t.id, t.title]));
+  assert.deepEqual(top.slice(0, 3).map((r) => byId.get(r.id)), ['Wombat notes', 'Nine in the body', 'Wombat and wombat']);
+  assert.ok(top[1]!.rank > 3.6, `nine body occurrences rank a real above 3.6 (${top[1]!.rank})`);
+  const tokens = async (title: string): Promise<string[]> =>
+    (await c.query<{ t: string[] }>('SELECT pgpress_search_tokens(search) AS t FROM articles WHERE title = $1', [title])).rows[0]!.t;
+  assert.ok((await tokens('Wombat notes')).includes('~:wombat'));
+  assert.ok((await tokens('Nine in the body')).includes('~:wombat'));
+  assert.ok(!(await tokens('Plain notes')).some((t) => t.endsWith(':wombat')), 'one body occurrence (0.4): no token');
+  assert.ok((await tokens('Long notes')).includes('~long'));
+});
+
+test('search() pages equal the full ranking statement, snippets included', async () => {
+  for (const q of ['vacuum', 'table', tail[30]!, 'wombat', 'deadlocks or sharding']) {
+    for (const [limit, offset] of [[10, 0], [10, 10], [7, 30]] as const) {
+      const full = (await c.query<{ id: string; rank: number; snippet: string }>(searchArticles.text, [q, limit, offset])).rows;
+      const hits = await search(cluster, q, limit, offset);
+      assert.deepEqual(hits.map((h) => [h.id, h.rank]), full.map((r) => [Number(r.id), r.rank]), `${q} ${limit}/${offset}`);
+      assert.equal(hits.length === 0 || hits[0]!.snippet.includes('<mark>'), true, `${q}: snippets mark the matches`);
+    }
+  }
+});
+
+/** Shared buffers a statement touched (hit + read), nested statements included. */
+async function buffers(text: string, params: unknown[]): Promise<number> {
+  const { rows } = await c.query<{ 'QUERY PLAN': { Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }[] }>(
+    `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`,
+    params,
+  );
+  const p = rows[0]!['QUERY PLAN'][0]!.Plan;
+  return p['Shared Hit Blocks'] + p['Shared Read Blocks'];
+}
+
+test('the product\'s page for a common term reads a fraction of the blocks the full ranking reads', async () => {
+  // Buffers, not time: the same on a loaded machine. The full ranking reads every match.
+  for (const q of ['table', 'vacuum', 'deadlocks']) {
+    const matches = (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE search @@ websearch_to_tsquery('english', $1)", [q])).rows[0]!.n;
+    const full = await buffers(searchArticles.text, [q, 10, 0]);
+    const ranked = await buffers(searchRanked.text, [q, 10, 0, null, null]);
+    assert.ok(ranked * 4 < full, `${q} (${matches} matches): ${ranked} blocks vs ${full} for the full ranking`);
+  }
+});
