@@ -39,8 +39,15 @@ export interface OwnRedis {
 
 /** Starts redis-server (no persistence) on a free port; resolves once it answers PING. */
 export async function startOwnRedis(): Promise<OwnRedis> {
-  const port = await freePort();
-  const proc: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  return startRedisProcess(await freePort());
+}
+
+/**
+ * Starts redis-server on port with extra arguments (a config file first, `--cluster-enabled yes`,
+ * `--sentinel` …); resolves once it answers PING; killed after the file.
+ */
+export async function startRedisProcess(port: number, args: string[] = []): Promise<OwnRedis> {
+  const proc: ChildProcess = spawn('redis-server', [...args, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   let exited = false;
   const gone = new Promise<void>((ok) => proc.once('exit', () => ((exited = true), ok())));
   const signal = (s: NodeJS.Signals): void => {
