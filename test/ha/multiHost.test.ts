@@ -53,13 +53,20 @@ test('a write sent to a standby meets 25006: retried, then a definite 503 PGP_DB
   assert.deepEqual(await pgc.primary.query('SELECT id FROM items WHERE id = 2'), [], 'nothing was written');
 });
 
-test('after a promotion (old primary stopped) writes follow to the new primary', async () => {
+test('after a promotion (old primary stopped) the monitor finds the new primary before any write, and writes follow', async () => {
   const c = cluster(multi());
   await c.ready();
   assert.equal((await c.query<{ port: number }>(insert, [3])).rows[0]!.port, pgc.primary.port);
   await pgc.primary.stop('immediate');
   const t0 = Date.now();
   await pgc.replicas[0]!.query('SELECT pg_promote(true, 30)');
+  // No write yet: the replica monitor's failed probe of the primary is what makes the topology resolve again.
+  const promoted = `127.0.0.1:${pgc.replicas[0]!.port}`;
+  for (let primaryUrl = ''; !primaryUrl.includes(promoted); await new Promise((r) => setTimeout(r, 50))) {
+    assert.ok(Date.now() - t0 < 30_000, `the Cluster did not notice the promotion within 30 s (primary: ${primaryUrl})`);
+    primaryUrl = (await c.health())[0]!.url;
+  }
+  console.log(`multi-host: the monitor found the promoted node ${Date.now() - t0} ms after pg_promote, before any write`);
   let last: unknown;
   for (let id = 10; Date.now() - t0 < 30_000; id++) {
     try {
