@@ -4,3 +4,6 @@ export { takeBackup, type BackupOptions, type BackupSummary } from './takeBackup
 export { restoreBackup, type RestoreOptions, type RestoredServer } from './restoreBackup.ts';
 export { verifyBackup, type VerifyReport } from './verifyBackup.ts';
 export { listBackups, pickBackup, type Manifest, type TableFigure } from './manifest.ts';
+export { dumpDatabase, loadDatabase } from './logical.ts';
+export { configurePgbackrest, pgbackrestBackup, pgbackrestRestore, type PgbackrestSummary } from './pgbackrest.ts';
+export { pgbackrestVerify } from './pgbackrestVerify.ts';

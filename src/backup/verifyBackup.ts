@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { checkFiles, pickBackup } from './manifest.ts';
+import { checkFiles, pickBackup, type TableFigure } from './manifest.ts';
 import { pgOwner } from './pgBinaries.ts';
 import { restoreBackup } from './restoreBackup.ts';
 import { currentFigures } from './tableFigures.ts';
@@ -24,7 +24,8 @@ export interface VerifyReport {
   durationMs: number;
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 for a throwaway cluster. */
+export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
@@ -67,33 +68,9 @@ export async function verifyBackup(opts: { backupDir: string; backupId?: string;
       ...(m.restorePoint ? { restorePoint: m.restorePoint } : {}),
       settings: { ...(m.restorePoint ? {} : { recovery_target: 'immediate' }), shared_buffers: '32MB' },
     });
-    const client = new pg.Client({ connectionString: restored.url });
     try {
-      await client.connect();
-      await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
-      const { rows: indexes } = await client.query<{ name: string; oid: number }>(BTREE_INDEXES);
-      for (const ix of indexes) {
-        try {
-          await client.query('SELECT bt_index_check($1::regclass, true)', [ix.oid]);
-        } catch (e) {
-          report.problems.push(`index ${ix.name}: amcheck: ${(e as Error).message}`);
-        }
-        report.indexesChecked++;
-      }
-      if (m.figures === null) {
-        report.problems.push(`no table figures were recorded with this backup (${m.figuresSkipped ?? 'unknown reason'}); files and indexes were checked only`);
-      } else {
-        const now = new Map((await currentFigures(client)).map((f) => [f.table, f]));
-        for (const f of m.figures) {
-          const got = now.get(f.table);
-          const ok = got !== undefined && got.rows === f.rows && got.hash === f.hash;
-          report.tables.push({ name: f.table, rows: got?.rows ?? 0, ok });
-          if (!got) report.problems.push(`table ${f.table}: missing from the restored copy`);
-          else if (!ok) report.problems.push(`table ${f.table}: ${got.rows} rows (hash ${got.hash}), the source had ${f.rows} rows (hash ${f.hash}) at the backup's restore point`);
-        }
-      }
+      await checkRestoredCopy(restored.url, m.figures, m.figuresSkipped, report);
     } finally {
-      await client.end().catch(() => undefined);
       await restored.stop();
     }
   } catch (e) {
@@ -102,4 +79,36 @@ export async function verifyBackup(opts: { backupDir: string; backupId?: string;
     rmSync(scratch, { recursive: true, force: true });
   }
   return done();
+}
+
+/** amcheck on every btree index of the restored copy and its table figures against the source's; adds to report. */
+export async function checkRestoredCopy(url: string, figures: TableFigure[] | null, figuresSkipped: string | undefined, report: VerifyReport): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
+    const { rows: indexes } = await client.query<{ name: string; oid: number }>(BTREE_INDEXES);
+    for (const ix of indexes) {
+      try {
+        await client.query('SELECT bt_index_check($1::regclass, true)', [ix.oid]);
+      } catch (e) {
+        report.problems.push(`index ${ix.name}: amcheck: ${(e as Error).message}`);
+      }
+      report.indexesChecked++;
+    }
+    if (figures === null) {
+      report.problems.push(`no table figures were recorded with this backup (${figuresSkipped ?? 'unknown reason'}); files and indexes were checked only`);
+      return;
+    }
+    const now = new Map((await currentFigures(client)).map((f) => [f.table, f]));
+    for (const f of figures) {
+      const got = now.get(f.table);
+      const ok = got !== undefined && got.rows === f.rows && got.hash === f.hash;
+      report.tables.push({ name: f.table, rows: got?.rows ?? 0, ok });
+      if (!got) report.problems.push(`table ${f.table}: missing from the restored copy`);
+      else if (!ok) report.problems.push(`table ${f.table}: ${got.rows} rows (hash ${got.hash}), the source had ${f.rows} rows (hash ${f.hash}) at the backup's restore point`);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

@@ -1,9 +1,12 @@
-// `pgpress backup [--json]` and `pgpress backup verify [--id ID] [--json]`.
+// `pgpress backup [--type full|incr] [--json]` and `pgpress backup verify [--id ID] [--json]`.
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { Settings } from '../config/settings.ts';
 import { backupDirFor } from '../backup/backupDirFor.ts';
 import { configureArchiving, takeBackup, verifyBackup, type BackupSummary } from '../backup/index.ts';
+import { toolForBackup, toolForRestore, type BackupTool } from '../backup/backupTool.ts';
+import { configurePgbackrest, pgbackrestBackup } from '../backup/pgbackrest.ts';
+import { pgbackrestVerify } from '../backup/pgbackrestVerify.ts';
 import { PgpressError } from '../errors/index.ts';
 import { databaseUrlFor, type CommandDatabase } from './databaseUrl.ts';
 
@@ -11,21 +14,25 @@ function dirOf(s: Settings): string {
   return backupDirFor({ backupDir: s.backup.dir, databaseUrl: s.databaseUrl, dataDir: s.dataDir });
 }
 
-/** Archiving on (restarting the embedded server this command started when archive_mode changed), then the database. */
-async function archivingDatabase(s: Settings, backupDir: string, say: (m: string) => void): Promise<CommandDatabase> {
+/** The tool, archiving on for it (restarting the embedded server this command started when archive_mode changed), the database. */
+async function archivingDatabase(s: Settings, backupDir: string, say: (m: string) => void): Promise<{ db: CommandDatabase; tool: BackupTool }> {
   const db = await databaseUrlFor(s);
   let restartNeeded: boolean;
+  let tool: BackupTool;
   try {
-    ({ restartNeeded } = await configureArchiving({ databaseUrl: db.url, backupDir }));
+    tool = await toolForBackup(s.backup.tool, db.url, backupDir);
+    ({ restartNeeded } = tool === 'pgbackrest'
+      ? await configurePgbackrest({ databaseUrl: db.url, backupDir, retentionFull: s.backup.retentionFull })
+      : await configureArchiving({ databaseUrl: db.url, backupDir }));
   } catch (e) {
     await db.release();
     throw e;
   }
-  if (!restartNeeded) return db;
+  if (!restartNeeded) return { db, tool };
   if (s.databaseUrl === undefined && db.source.startsWith('embedded, started')) {
     say(`WAL archiving into ${backupDir} is now on; restarting the embedded PostgreSQL (archive_mode is read at start)`);
     await db.release();
-    return databaseUrlFor(s);
+    return { db: await databaseUrlFor(s), tool };
   }
   await db.release();
   const who = s.databaseUrl === undefined ? `the pgpress process holding ${s.dataDir} (${db.source}); the embedded PostgreSQL reads archive_mode at start` : 'the PostgreSQL server (archive_mode is read at start)';
@@ -44,12 +51,24 @@ export function backupCommand(program: Command, settings: () => Settings): void 
   const backup = program
     .command('backup')
     .description('take a base backup into BACKUP_DIR (turning on WAL archiving there first)')
+    .option('--type <type>', 'pgBackRest: full or incr (the built-in path always takes a full backup)', 'incr')
     .option('--json', 'print the summary as one JSON object')
-    .action(async (o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean; type: string }) => {
+      if (o.type !== 'full' && o.type !== 'incr') throw new PgpressError('PGP_VALIDATION', `--type must be full or incr, got ${JSON.stringify(o.type)}.`);
       const s = settings();
       const backupDir = dirOf(s);
       const say = (m: string): void => void process.stderr.write(`pgpress: ${m}\n`);
-      const db = await archivingDatabase(s, backupDir, say);
+      const { db, tool } = await archivingDatabase(s, backupDir, say);
+      if (tool === 'pgbackrest') {
+        try {
+          const summary = await pgbackrestBackup({ databaseUrl: db.url, backupDir, type: o.type, retentionFull: s.backup.retentionFull });
+          if (o.json) console.log(JSON.stringify({ backupDir, ...summary }));
+          else console.log(`pgBackRest ${summary.type} backup ${summary.label}: ${(summary.bytes / 1048576).toFixed(1)} MiB in ${(summary.durationMs / 1000).toFixed(1)} s; ${summary.backups} backups kept (BACKUP_RETENTION_FULL=${s.backup.retentionFull} full)`);
+        } finally {
+          await db.release();
+        }
+        return;
+      }
       const tty = process.stderr.isTTY && !o.json;
       const bar = new cliProgress.SingleBar({ format: 'copy [{bar}] {percentage}% {value}/{total} MiB {duration}s', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
       let barStarted = false;
@@ -82,7 +101,9 @@ export function backupCommand(program: Command, settings: () => Settings): void 
     .option('--json', 'print the report as one JSON object')
     .action(async (o: { id?: string; json?: boolean }) => {
       const s = settings();
-      const report = await verifyBackup({ backupDir: dirOf(s), backupId: o.id, pgBindir: s.backup.pgBindir });
+      const backupDir = dirOf(s);
+      const verify = toolForRestore(s.backup.tool, backupDir) === 'pgbackrest' ? pgbackrestVerify : verifyBackup;
+      const report = await verify({ backupDir, backupId: o.id, pgBindir: s.backup.pgBindir });
       if (o.json) console.log(JSON.stringify(report));
       else {
         console.log(`backup ${report.backupId}: ${report.ok ? 'OK' : 'FAILED'} (${(report.durationMs / 1000).toFixed(1)} s)`);

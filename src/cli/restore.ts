@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Settings } from '../config/settings.ts';
 import { backupDirFor } from '../backup/backupDirFor.ts';
+import { toolForRestore } from '../backup/backupTool.ts';
 import { restoreBackup } from '../backup/index.ts';
+import { pgbackrestRestore } from '../backup/pgbackrest.ts';
 import { PgpressError } from '../errors/index.ts';
 
 /** The password of the user backups are taken as: DATABASE_URL's, or the embedded default's generated one. */
@@ -46,7 +48,8 @@ export function restoreCommand(program: Command, settings: () => Settings): void
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PgpressError('PGP_VALIDATION', `--port must be a port number, got ${JSON.stringify(o.port)}.`);
       const to = parseRestoreTarget(o.to);
       const backupDir = backupDirFor({ backupDir: s.backup.dir, databaseUrl: s.databaseUrl, dataDir: s.dataDir });
-      const r = await restoreBackup({ backupDir, to, targetDir: o.target, port, pgBindir: s.backup.pgBindir, password: sourcePassword(s) });
+      const restore = toolForRestore(s.backup.tool, backupDir) === 'pgbackrest' ? pgbackrestRestore : restoreBackup;
+      const r = await restore({ backupDir, to, targetDir: o.target, port, pgBindir: s.backup.pgBindir, password: sourcePassword(s) });
       // The server keeps running: the restore's result is a serving cluster.
       const out = { backupId: r.backupId, dataDir: r.dataDir, port: r.port, recoveredTo: r.recoveredTo, logFile: r.logFile, durationMs: r.durationMs };
       if (o.json) console.log(JSON.stringify(out));

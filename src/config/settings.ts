@@ -138,6 +138,9 @@ export const settingsSchema = z.object({
   // Unset: backups/ inside PGPRESS_DATA_DIR for the embedded default; required with DATABASE_URL.
   BACKUP_DIR: z.string().min(1, 'must not be empty').optional(),
   PG_BINDIR: z.string().min(1, 'must not be empty').optional(),
+  // auto: pgBackRest once the server archives through pgpress's pgBackRest configuration, else built-in.
+  BACKUP_TOOL: z.enum(['auto', 'builtin', 'pgbackrest']).default('auto'),
+  BACKUP_RETENTION_FULL: intIn(1, 9999).default(2),
 });
 
 type Parsed = z.infer<typeof settingsSchema>;
@@ -225,7 +228,7 @@ export interface Settings {
     readonly reindexMinBytes: number;
   };
   /** `pgpress backup|restore|dump|load`: where backups go (unset: see BACKUP_DIR), PostgreSQL's programs. */
-  readonly backup: { readonly dir: string | undefined; readonly pgBindir: string | undefined };
+  readonly backup: { readonly dir: string | undefined; readonly pgBindir: string | undefined; readonly tool: Parsed['BACKUP_TOOL']; readonly retentionFull: number };
 }
 
 /** Hides a URL's password: for logs and `doctor` output. */
@@ -342,7 +345,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       reindexBloatPct: p.REINDEX_BLOAT_PCT,
       reindexMinBytes: p.REINDEX_MIN_BYTES,
     }),
-    backup: Object.freeze({ dir: p.BACKUP_DIR, pgBindir: p.PG_BINDIR }),
+    backup: Object.freeze({ dir: p.BACKUP_DIR, pgBindir: p.PG_BINDIR, tool: p.BACKUP_TOOL, retentionFull: p.BACKUP_RETENTION_FULL }),
   };
   secret(settings, 'databaseUrl');
   secret(settings, 'redisUrl');
