@@ -39,10 +39,8 @@ export class Cluster implements Queryable {
   readonly pool: pg.Pool;
   readonly lanes: Readonly<Record<LaneName, Lane>>;
   private readonly opts: ResolvedClusterOptions;
-  /** Replaced by a closed one when the topology names a new primary. */
+  /** With a topology, replaced by a closed one when a new primary is found (calls reach it through topology.gate). */
   private primaryBreaker: TargetBreaker;
-  /** Runs calls through whichever primary breaker is current (the retry loop keeps it across a change). */
-  private readonly primaryGate = { execute: <T>(fn: () => Promise<T>): Promise<T> => this.primaryBreaker.execute(fn) };
   private readonly topology: ClusterTopology | undefined;
   private readonly replicas: Replica[];
   private readonly monitor: ReplicaMonitor | undefined;
@@ -99,13 +97,13 @@ export class Cluster implements Queryable {
         ...this.replicas.map((r) => ({ target: r.name, breaker: r.breaker.state, lagSeconds: r.status.lagMs === undefined ? undefined : r.status.lagMs / 1000 })),
       ],
     });
-    // Replica reads wait for the first probe round; without replicas nothing runs in the background.
     topology?.follow((url) => {
       // A new primary: a closed breaker probing it, and the monitor measuring lag against it.
       this.primaryBreaker.dispose();
       this.primaryBreaker = new TargetBreaker('primary', o.breaker, url);
       this.monitor?.setPrimary(url);
     });
+    // Replica reads wait for the first probe round; without replicas nothing runs in the background.
     if (this.monitor) {
       this.monitorStarted = this.monitor.start().catch(() => undefined);
       this.router = new ReplicaRouter(this.replicas, this.monitor, this.runner, o.replicas.rywWaitMs, this.monitorStarted);
@@ -135,7 +133,7 @@ export class Cluster implements Queryable {
   private onPrimary<R extends pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], kind: WorkKind, lane: LaneName, deadline: number, trace: CallerTrace): Promise<pg.QueryResult<R>> {
     const primary = this.lanes[lane];
     const attempt = (): Promise<pg.QueryResult<R>> => this.runner.run<R>(primary, q, params, deadline, trace);
-    if (!this.topology) return this.retry.run('primary', this.primaryGate, kind, deadline, attempt);
+    if (!this.topology) return this.retry.run('primary', this.primaryBreaker, kind, deadline, attempt);
     return this.retry.run('primary', this.topology.gate(() => this.primaryBreaker, deadline), kind, deadline, this.topology.watch(attempt));
   }
 
@@ -151,7 +149,7 @@ export class Cluster implements Queryable {
     const deadline = this.deadlineOf(lane.name, opts.deadlineMs);
     const trace = this.leaks.trace(this.tx);
     const attempt = (): Promise<TxResult<T>> => transactionAttempt(this.runner, lane, fn, opts, deadline, trace);
-    const gate = this.topology ? this.topology.gate(() => this.primaryBreaker, deadline) : this.primaryGate;
+    const gate = this.topology ? this.topology.gate(() => this.primaryBreaker, deadline) : this.primaryBreaker;
     const result = await this.retry.run('primary', gate, 'tx', deadline, this.topology ? this.topology.watch(attempt) : attempt);
     noteCommit(opts.session, result.lsn);
     this.monitor?.noteCommit(result.lsn);
