@@ -7,6 +7,7 @@ import { configureArchiving, takeBackup, verifyBackup, type BackupSummary } from
 import { toolForBackup, toolForRestore, type BackupTool } from '../backup/backupTool.ts';
 import { configurePgbackrest, pgbackrestBackup } from '../backup/pgbackrest.ts';
 import { pgbackrestVerify } from '../backup/pgbackrestVerify.ts';
+import { pruneBackups } from '../backup/prune.ts';
 import { PgpressError } from '../errors/index.ts';
 import { databaseUrlFor, type CommandDatabase } from './databaseUrl.ts';
 
@@ -87,8 +88,12 @@ export function backupCommand(program: Command, settings: () => Settings): void 
           } : undefined,
         });
         if (barStarted) bar.stop();
-        if (o.json) console.log(JSON.stringify({ backupDir, ...summary }));
-        else printSummary(summary);
+        const pruned = pruneBackups({ backupDir, keep: s.backup.retentionFull });
+        if (o.json) console.log(JSON.stringify({ backupDir, ...summary, pruned }));
+        else {
+          printSummary(summary);
+          if (pruned.removedBackups.length > 0) console.log(`  retention (BACKUP_RETENTION_FULL=${s.backup.retentionFull}): removed backups ${pruned.removedBackups.join(', ')} and ${pruned.removedWalFiles} WAL files before the oldest kept`);
+        }
       } finally {
         if (barStarted) bar.stop();
         await db.release();

@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pgOwner } from '../../src/backup/pgBinaries.ts';
@@ -46,7 +46,19 @@ test('server: backup configures archiving and asks for a restart; after it, back
   await pgc.primary.start();
   const second = await pgpress(env, ['backup', '--json']);
   assert.equal(second.code, 0, second.stderr);
-  assert.ok(lastJson<{ files: number }>(second.stdout).files > 500);
+  const b1 = lastJson<{ id: string; files: number; startLsn: string }>(second.stdout);
+  assert.ok(b1.files > 500);
+
+  // Retention: with one backup kept, the next backup removes the first and the WAL before its own start.
+  await pgc.primary.query('CREATE TABLE t AS SELECT generate_series(1, 1000) AS id');
+  const third = await pgpress({ ...env, BACKUP_RETENTION_FULL: '1' }, ['backup', '--json']);
+  assert.equal(third.code, 0, third.stderr);
+  const b2 = lastJson<{ id: string; pruned: { removedBackups: string[]; removedWalFiles: number } }>(third.stdout);
+  assert.deepEqual(b2.pruned.removedBackups, [b1.id]);
+  assert.ok(b2.pruned.removedWalFiles >= 1, JSON.stringify(b2.pruned));
+  assert.deepEqual(readdirSync(join(env.BACKUP_DIR, 'base')), [b2.id]);
+  const v = await pgpress(env, ['backup', 'verify', '--json']);
+  assert.equal(lastJson<{ ok: boolean }>(v.stdout).ok, true, `the kept backup still verifies after pruning: ${v.stdout} ${v.stderr}`);
 
   const noDir = await pgpress({ DATABASE_URL: pgc.primary.url }, ['backup']);
   assert.match(noDir.stderr, /PGP_CONFIG_INVALID: BACKUP_DIR is not set/);
