@@ -29,6 +29,9 @@ const FLOORS: Record<string, Record<string, number>> = {
   tune: { ratio: 2, estimated_cost_ratio: 5 },
   // Scale 1, 1 s phases: every row committed by T is restored (and, checked below, nothing else).
   recovery: { rows_at_t_ratio: 1 },
+  // Scale 1 (1k articles): a common word's matches are few hundred, so the tiers win by little
+  // and rare words (a few matches) cost the walk's fixed probes: ~0.5. Identity is checked below.
+  search: { search_ratio: 0.2, search_common_ratio: 0.2, search_rare_ratio: 0.05, search_multi_ratio: 0.1 },
 };
 const DEFAULT_FLOOR = 0.2;
 
@@ -46,6 +49,9 @@ const ENV = {
   BENCH_TUNE_COMMENTS: '20000',
   BENCH_RECOVERY_SCALE: '1',
   BENCH_RECOVERY_PHASE_MS: '1000',
+  BENCH_SEARCH_SCALE: '1',
+  BENCH_SEARCH_ROUNDS: '2',
+  BENCH_SEARCH_HTTP_SECONDS: '1',
 };
 
 // One run per scenario: each within the runner's per-test timeout, and a failure names its scenario.
@@ -71,6 +77,7 @@ for (const name of Object.keys(scenarios)) {
     assert.deepEqual(below, [], `ratios below their sanity floor:\n${stdout}`);
     if ('errors' in r) assert.equal(r.errors, 0, `every request answered 2xx\n${stdout}`);
     if (name === 'schema') assert.equal(r.articles, 1000);
+    if (name === 'search') assert.equal(r.top10_identical, true, `every first page equals the full ranking's\n${stdout}`);
     if (name === 'recovery') assert.deepEqual([r.row_diff, r.rpo_acked_lost, r.checks_failed], [0, 0, 0], `row_diff, rpo_acked_lost, checks_failed\n${stdout}`);
   });
 }
