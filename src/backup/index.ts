@@ -7,3 +7,4 @@ export { listBackups, pickBackup, type Manifest, type TableFigure } from './mani
 export { dumpDatabase, loadDatabase } from './logical.ts';
 export { configurePgbackrest, pgbackrestBackup, pgbackrestRestore, type PgbackrestSummary } from './pgbackrest.ts';
 export { pgbackrestVerify } from './pgbackrestVerify.ts';
+export { pruneBackups, type PruneResult } from './prune.ts';
