@@ -4,6 +4,7 @@ export { loadSettings, type Settings } from './config/settings.ts';
 export { PACKAGE_MIGRATIONS_DIR } from './config/packagePaths.ts';
 export { Cluster, type ClusterOptions, type Queryable, type TxOptions, type TxResult } from './db/cluster.ts';
 export { sql, quoteIdent, type NamedQuery } from './db/sql.ts';
+export { discoverPatroniNodes, resolvePrimaryUrl } from './db/topology.ts';
 export {
   migrate, migrationStatus, validateMigrations, repairMigration, planMigrations, lintMigrations, lintFiles, newMigration,
   type MigrateOptions, type MigrationState, type ValidationReport, type LintFinding, type MigrationPlan, type HookModule, type HookContext,
