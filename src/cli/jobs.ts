@@ -15,7 +15,7 @@ export function jobsCommand(program: Command, settings: () => Settings): void {
     .option('--json', 'print JSON')
     .action(async (opts: { runs: string; json?: boolean }) => {
       const s = settings();
-      const { url, release } = await databaseUrlFor(s);
+      const { url, release } = await databaseUrlFor(s, 'owner');
       const cluster = new Cluster({ url, max: 1 });
       try {
         const status = await jobStatus(cluster, defaultJobs(s), Math.max(1, Number(opts.runs) || 3));

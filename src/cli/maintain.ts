@@ -12,7 +12,7 @@ export function maintainCommand(program: Command, settings: () => Settings): voi
     .description('create month partitions ahead, move rows out of default partitions, retire old months, refresh analytics views')
     .action(async () => {
       const s = settings();
-      const { url, release } = await databaseUrlFor(s);
+      const { url, release } = await databaseUrlFor(s, 'owner');
       const cluster = new Cluster({ url, max: 2, statementTimeoutMs: 0 });
       try {
         const report = await runMaintenance(cluster, s.maintenance);

@@ -14,7 +14,7 @@ export function schedulerCommand(program: Command, settings: () => Settings): vo
     .action(async () => {
       const s = settings();
       const logger = createLogger(s.logLevel);
-      const { url, release } = await databaseUrlFor(s);
+      const { url, release } = await databaseUrlFor(s, 'owner');
       const cluster = new Cluster({ url, ...s.pool });
       const scheduler = startScheduler(s, cluster, url, logger);
       logger.info('scheduler started');

@@ -9,7 +9,7 @@ export async function serveCommand(settings: Settings): Promise<void> {
   const logger = createLogger(settings.logLevel);
   const server = await startServer(settings, logger);
   logger.info({ address: server.url }, `pgpress listening on ${server.url}`);
-  const scheduler = settings.scheduler.enabled ? startScheduler(settings, server.store.cluster, server.databaseUrl, logger) : undefined;
+  const scheduler = settings.scheduler.enabled ? startScheduler(settings, server.maintenance.cluster, server.maintenance.url, logger) : undefined;
   const stop = (signal: string): void => {
     logger.info({ signal }, 'signal received');
     // The scheduler first: its run in progress finishes on the store's pool before the pool drains.

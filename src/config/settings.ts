@@ -37,6 +37,8 @@ const bool = z
 /** The schema: environment variable name → parser, with its default. */
 export const settingsSchema = z.object({
   DATABASE_URL: postgresHostsUrl.optional(),
+  // The owner's (pgpress_owner) URL: migrate, serve's migrate-on-start, the scheduler and maintenance commands (unset: DATABASE_URL).
+  MIGRATION_DATABASE_URL: postgresHostsUrl.optional(),
   PATRONI_URLS: z
     .string()
     .superRefine((s, ctx) => {
@@ -148,6 +150,8 @@ type Parsed = z.infer<typeof settingsSchema>;
 /** Parsed, validated, frozen settings. Secrets inside URLs are hidden from printing. */
 export interface Settings {
   readonly databaseUrl: string | undefined;
+  /** The owner's URL for migrations and maintenance (MIGRATION_DATABASE_URL, else DATABASE_URL). */
+  readonly migrationDatabaseUrl: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly logLevel: Parsed['LOG_LEVEL'];
@@ -268,6 +272,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   const p = result.data;
   const settings: Settings = {
     databaseUrl: p.DATABASE_URL,
+    migrationDatabaseUrl: p.MIGRATION_DATABASE_URL ?? p.DATABASE_URL,
     host: p.HOST,
     port: p.PORT,
     logLevel: p.LOG_LEVEL,
@@ -348,6 +353,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     backup: Object.freeze({ dir: p.BACKUP_DIR, pgBindir: p.PG_BINDIR, tool: p.BACKUP_TOOL, retentionFull: p.BACKUP_RETENTION_FULL }),
   };
   secret(settings, 'databaseUrl');
+  secret(settings, 'migrationDatabaseUrl');
   secret(settings, 'redisUrl');
   secret(settings, 'cacheListenUrl');
   secret(settings, 'jwtSecret');

@@ -5,11 +5,16 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { PgpressError } from '../errors/index.ts';
 import { liveClaim } from './embeddedClaim.ts';
+import { embeddedUrls } from './embeddedServer.ts';
 
 /** An embedded server held by another process: use it, never stop it. */
 export interface AttachedServer {
-  /** postgres:// URL of the application database (contains the generated password). */
+  /** The application database as the application role (generated password inside). */
   readonly url: string;
+  /** The same database as the owner: maintenance. */
+  readonly ownerUrl: string;
+  /** The same database as the cluster's superuser: migrations. */
+  readonly adminUrl: string;
   readonly port: number;
   /** The pgpress process that holds the data directory. */
   readonly heldBy: number;
@@ -36,14 +41,14 @@ export async function attachEmbedded(opts: AttachOptions): Promise<AttachedServe
     claim = liveClaim(root);
   }
   if (claim?.port === undefined) return undefined;
-  let password: string;
+  let urls: ReturnType<typeof embeddedUrls>;
   try {
-    password = readFileSync(join(root, 'postgres-password'), 'utf8').trim();
+    const read = (name: string): string => readFileSync(join(root, name), 'utf8').trim();
+    urls = embeddedUrls(claim.port, opts.database ?? 'pgpress', read('postgres-password'), { app: read('app-password'), owner: read('owner-password') });
   } catch (e) {
-    throw new PgpressError('PGP_EMBEDDED_START_FAILED', `Cannot read the embedded server's password in ${root}: ${(e as Error).message}`, { cause: e });
+    throw new PgpressError('PGP_EMBEDDED_START_FAILED', `Cannot read the embedded server's passwords in ${root}: ${(e as Error).message}`, { cause: e });
   }
-  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${claim.port}/${opts.database ?? 'pgpress'}`;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  const client = new pg.Client({ connectionString: urls.adminUrl, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
     await client.query('SELECT 1');
@@ -56,5 +61,5 @@ export async function attachEmbedded(opts: AttachOptions): Promise<AttachedServe
   } finally {
     await client.end().catch(() => undefined);
   }
-  return { url, port: claim.port, heldBy: claim.pid };
+  return { ...urls, port: claim.port, heldBy: claim.pid };
 }

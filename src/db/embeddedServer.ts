@@ -7,14 +7,19 @@ import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { PgpressError } from '../errors/index.ts';
+import { ensureRoles, ROLES } from '../security/roles.ts';
 import { claimDataDir } from './embeddedClaim.ts';
 import { serverPaths, type Owner } from './embeddedPaths.ts';
 import { quoteIdent } from './sql.ts';
 
-/** A running embedded server. */
+/** A running embedded server. Each URL carries a generated password kept in the data folder. */
 export interface EmbeddedServer {
-  /** postgres:// URL of the application database (contains the generated password). */
+  /** The application database as the application role (pgpress_app): what `serve` queries with. */
   readonly url: string;
+  /** The same database as the owner (pgpress_owner): maintenance and the scheduler. */
+  readonly ownerUrl: string;
+  /** The same database as the cluster's superuser: migrations (they create roles and extensions). */
+  readonly adminUrl: string;
   readonly port: number;
   readonly dataDir: string;
   /** Stops PostgreSQL cleanly (fast shutdown: checkpoint, then exit) and releases the data directory. */
@@ -74,12 +79,13 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
       throw new PgpressError('PGP_EMBEDDED_START_FAILED', `The embedded PostgreSQL did not start: ${(e as Error).message}\n${tail(logFile)}`, { cause: e });
     }
     const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}`;
-    await ensureDatabase(`${base}/postgres`, database);
+    const passwords = rolePasswords(root);
+    await ensureDatabase(`${base}/postgres`, database, passwords);
     // Now other pgpress commands on this data directory can attach (see embeddedAttach.ts).
     claim.recordPort(opts.port);
     let stopped = false;
     return {
-      url: `${base}/${database}`,
+      ...embeddedUrls(opts.port, database, password, passwords),
       port: opts.port,
       dataDir: pgdata,
       async stop() {
@@ -127,8 +133,25 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
-function secretPassword(root: string): string {
-  const file = join(root, 'postgres-password');
+/** The superuser's, app role's and owner's URLs of database on the embedded server at port. */
+export function embeddedUrls(port: number, database: string, adminPassword: string, passwords: RolePasswords): { url: string; ownerUrl: string; adminUrl: string } {
+  const at = (user: string, pw: string): string => `postgres://${user}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  return { url: at(ROLES.app, passwords.app), ownerUrl: at(ROLES.owner, passwords.owner), adminUrl: at('postgres', adminPassword) };
+}
+
+/** Generated passwords of the roles that log in (files app-password and owner-password, mode 600). */
+export interface RolePasswords {
+  app: string;
+  owner: string;
+}
+
+/** Reads (creating on first use) the roles' password files of a data folder. */
+export function rolePasswords(root: string): RolePasswords {
+  return { app: secretPassword(root, 'app-password'), owner: secretPassword(root, 'owner-password') };
+}
+
+function secretPassword(root: string, name = 'postgres-password'): string {
+  const file = join(root, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const password = randomBytes(18).toString('base64url');
   writeFileSync(file, `${password}\n`, { mode: 0o600 });
@@ -170,12 +193,14 @@ async function initialise(pgdata: string, password: string, log: (m: string) => 
   await pgInstance.initialise();
 }
 
-async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+async function ensureDatabase(adminUrl: string, database: string, passwords: RolePasswords): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (!rowCount) await client.query(`CREATE DATABASE ${quoteIdent(database)}`);
+    // serve connects as the app role, maintenance as the owner: both exist, with the folder's passwords.
+    await ensureRoles(client, passwords);
   } finally {
     await client.end();
   }

@@ -4,6 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../config/settings.ts';
 import { startEmbedded, type EmbeddedServer } from '../db/embeddedServer.ts';
 import { discoverPatroniNodes, resolvePrimaryUrl } from '../db/topology.ts';
+import { Cluster } from '../db/cluster.ts';
+import { sql } from '../db/sql.ts';
+import { appRoleChecks, type CheckReader } from '../security/doctorChecks.ts';
 import { PgpressError } from '../errors/index.ts';
 import { migrate } from '../migrate/index.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -23,8 +26,11 @@ export interface RunningServer {
   readonly url: string;
   readonly app: FastifyInstance;
   readonly store: Store;
-  /** The primary's URL (DATABASE_URL or the embedded server's), for the scheduler's leader-lock connection. */
+  /** The primary's URL as the application role (DATABASE_URL or the embedded server's). */
   readonly databaseUrl: string;
+  /** Where maintenance runs: the owner's primary URL (MIGRATION_DATABASE_URL, the embedded owner)
+   *  and a cluster on it (the store's own when the owner's URL is DATABASE_URL). */
+  readonly maintenance: { readonly url: string; readonly cluster: Cluster };
   /** Drains HTTP (up to the grace period), closes pools, stops an embedded PostgreSQL. */
   close(): Promise<void>;
 }
@@ -35,8 +41,13 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
   let store: Store | undefined;
   let redis: Redis | undefined;
   let feed: RunningChangeFeed | undefined;
+  let ownerCluster: Cluster | undefined;
   try {
     let url = settings.databaseUrl;
+    // Migrations as the owner (on the embedded default its superuser: they create roles and
+    // extensions), maintenance as the owner, everything else as the application role.
+    let migrationUrl = settings.migrationDatabaseUrl;
+    let ownerUrl = settings.migrationDatabaseUrl;
     if (url === undefined) {
       logger.info({ dataDir: resolve(settings.dataDir), port: settings.embeddedPgPort }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
       embedded = await startEmbedded({
@@ -46,16 +57,20 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
         warn: (m) => logger.warn({ component: 'embedded-postgres' }, m),
       });
       url = embedded.url;
+      migrationUrl = embedded.adminUrl;
+      ownerUrl = embedded.ownerUrl;
     }
     // With several hosts or PATRONI_URLS the store follows the primary; migrations, the change feed and
     // the scheduler's lock use the primary found now.
     const primaryUrl = await resolvePrimaryUrl(url, settings.patroniUrls);
     const nodes = settings.patroniUrls.length > 0 ? { patroniUrls: settings.patroniUrls, nodes: await discoverPatroniNodes(settings.patroniUrls) } : {};
+    const primaryOf = (u: string | undefined): Promise<string> => (u === undefined || u === url ? Promise.resolve(primaryUrl) : resolvePrimaryUrl(u, settings.patroniUrls));
     const dir = resolve(settings.migrationsDir);
     if (settings.migrateOnStart) {
-      const applied = await migrate({ url: primaryUrl, dir, wait: true, lock: settings.migrateLock, log: (m) => logger.info({ component: 'migrate' }, m) });
+      const applied = await migrate({ url: await primaryOf(migrationUrl), dir, wait: true, lock: settings.migrateLock, log: (m) => logger.info({ component: 'migrate' }, m) });
       logger.info({ applied: applied.length }, 'migrations current');
     }
+    const maintenanceUrl = await primaryOf(ownerUrl);
     if (settings.redisUrl !== undefined) {
       redis = await connectRedis(settings.redisUrl, settings.redisCommandTimeoutMs, logger);
     }
@@ -64,6 +79,10 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       url, replicaUrls: settings.replicaUrls, pool: { ...settings.pool, ...nodes }, migrationsDir: dir, eventsRetentionMonths: settings.maintenance.eventsRetentionMonths,
       ...(enabled ? { cache: { l1MaxBytes, ttls: ttlsFrom(contentTtlMs, listTtlMs), log: logger, ...(redis ? { redis } : {}) } } : {}),
     });
+    await warnOfPrivilegedAppRole(store.cluster, logger);
+    if (maintenanceUrl !== primaryUrl) {
+      ownerCluster = new Cluster({ url: maintenanceUrl, ...settings.pool, max: 2, applicationName: 'pgpress-maintenance' });
+    }
     if (store.cache) {
       // Writes made outside pgpress invalidate too: the database's change log, on a direct connection (LISTEN).
       const { pollMs, retentionMs } = settings.cacheChanges;
@@ -110,16 +129,22 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     const openEmbedded = embedded;
     const openRedis = redis;
     const openFeed = feed;
+    const openOwner = ownerCluster;
     let closing: Promise<void> | undefined;
     return {
       url: `http://${settings.host}:${port}`,
       app,
       store: openStore,
       databaseUrl: primaryUrl,
-      close: () => (closing ??= (openFeed?.stop() ?? Promise.resolve()).then(() => shutdown(app, openStore, openRedis, openEmbedded, settings.shutdownGraceMs, logger))),
+      maintenance: { url: maintenanceUrl, cluster: openOwner ?? openStore.cluster },
+      close: () =>
+        (closing ??= (openFeed?.stop() ?? Promise.resolve())
+          .then(() => openOwner?.close())
+          .then(() => shutdown(app, openStore, openRedis, openEmbedded, settings.shutdownGraceMs, logger))),
     };
   } catch (e) {
     await feed?.stop().catch(() => undefined);
+    await ownerCluster?.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
     redis?.disconnect();
     await embedded?.stop().catch(() => undefined);
@@ -149,4 +174,13 @@ async function shutdown(app: FastifyInstance, store: Store, redis: Redis | undef
     await embedded.stop();
   }
   logger.info('stopped');
+}
+
+/** A superuser, owner or BYPASSRLS application role defeats least privilege: said loudly at start
+ *  (pgpress doctor flags it too; docs/security.md says how to set the roles up). */
+async function warnOfPrivilegedAppRole(cluster: Cluster, logger: Logger): Promise<void> {
+  const reader: CheckReader = { query: (text) => cluster.query(sql('serve.appRoleFacts', text)) };
+  for (const c of await appRoleChecks(reader)) {
+    if (c.state === 'flag') logger.warn({ check: c.check }, `security: ${c.message}`);
+  }
 }

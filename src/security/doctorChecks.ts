@@ -64,9 +64,8 @@ export function listensBeyondLoopback(listen: string): boolean {
   return listen.split(',').map((a) => a.trim()).some((a) => a !== '' && !isLoopbackHost(a));
 }
 
-/** Runs the checks on the application's connection (app) and, for the rules only a superuser may
- *  read (pg_hba_file_rules), on each privileged connection given (the owner's, the admin's). */
-export async function securityChecks(app: CheckReader, opts: { appHost: string; privileged?: CheckReader[] }): Promise<SecurityCheck[]> {
+/** The three checks of the application role itself: superuser, owner, BYPASSRLS (serve logs them at start). */
+export async function appRoleChecks(app: CheckReader): Promise<SecurityCheck[]> {
   const out: SecurityCheck[] = [];
   const role = (await app.query<{ name: string; superuser: boolean; bypassrls: boolean; owned: number }>(ROLE_FACTS.text)).rows[0]!;
   const fix = `connect the service as ${ROLES.app} (DATABASE_URL) and run migrations as ${ROLES.owner} (MIGRATION_DATABASE_URL); see docs/security.md`;
@@ -79,6 +78,13 @@ export async function securityChecks(app: CheckReader, opts: { appHost: string; 
   out.push(role.bypassrls && !role.superuser
     ? { check: 'app_role_bypassrls', state: 'flag', message: `the application role "${role.name}" has BYPASSRLS: row-level security does not apply to it (ALTER ROLE ${role.name} NOBYPASSRLS)` }
     : { check: 'app_role_bypassrls', state: role.superuser ? 'flag' : 'ok', message: role.superuser ? 'a superuser bypasses row-level security' : 'row-level security applies to the application role' });
+  return out;
+}
+
+/** Runs the checks on the application's connection (app) and, for the rules only a superuser may
+ *  read (pg_hba_file_rules), on each privileged connection given (the owner's, the admin's). */
+export async function securityChecks(app: CheckReader, opts: { appHost: string; privileged?: CheckReader[] }): Promise<SecurityCheck[]> {
+  const out = await appRoleChecks(app);
 
   const server = (await app.query<{ ssl: string; listen: string; statements_installed: boolean; connection_tls: boolean }>(SERVER_FACTS.text)).rows[0]!;
   out.push(server.ssl === 'on'
