@@ -37,7 +37,8 @@ export function runningServers(): ServerProcess[] {
  *  and its stdout goes nowhere, so a server logging at `info` pays for its log lines but this
  *  process, which runs the load generator, does not read them. */
 export async function startServerProcess(entry: string, env: Record<string, string>): Promise<ServerProcess> {
-  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  // tsx resolved here, not from the working directory (`pgpress bench` may run anywhere).
+  const loader = entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
   const child: ChildProcess = spawn(process.execPath, [...loader, entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const unregister = onAbort(() => void child.kill('SIGKILL'));
   const url = await new Promise<string>((ok, fail) => {

@@ -28,5 +28,14 @@ export function abortOnSignalsAndParentExit(): void {
   process.once('SIGINT', () => void abort(130));
   process.once('SIGTERM', () => void abort(143));
   // Started with an IPC channel: the channel closes when the parent exits, even by SIGKILL.
-  if (process.connected) process.once('disconnect', () => void abort(129));
+  if (process.connected) process.once('disconnect', onParentGone);
+}
+
+const onParentGone = (): void => void abort(129);
+
+/** At a normal end: closes the IPC channel from a parent (it would keep the process alive), which
+ *  is then no sign of the parent's death. */
+export function releaseParentChannel(): void {
+  process.removeListener('disconnect', onParentGone);
+  if (process.connected) process.disconnect();
 }

@@ -45,7 +45,7 @@ export async function versions(adminUrl: string): Promise<Versions> {
   c.on('error', () => undefined);
   try {
     await c.connect();
-    postgres = (await c.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    postgres = (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
   } catch {
     // reported as unknown
   } finally {

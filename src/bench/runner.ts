@@ -68,13 +68,15 @@ export async function runScenarios(scenarios: readonly Scenario[], opts: RunOpti
     const sampler = startSampler();
     const bar = progressContext(s.name, opts.progress ?? process.stderr.isTTY === true);
     let result;
+    let resources;
     try {
       result = await s.run(bar.ctx);
     } finally {
       bar.stop();
       setActiveTimeline(undefined);
+      // Stopped on failure too: its timer and connection would keep the process alive.
+      resources = await sampler.stop();
     }
-    const resources = await sampler.stop();
     const t1 = new Date();
     machine.loadAverageEnd = loadAverage();
     const record: ScenarioRecord = {

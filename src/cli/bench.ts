@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Settings } from '../config/settings.ts';
 import { setBenchAdminUrl } from '../bench/benchDatabase.ts';
-import { abortOnSignalsAndParentExit, onAbort } from '../bench/lifecycle.ts';
+import { abortOnSignalsAndParentExit, onAbort, releaseParentChannel } from '../bench/lifecycle.ts';
 import { pickScenarios } from '../bench/pick.ts';
 import { shippedScenarios } from '../bench/registry.ts';
 import { runScenarios } from '../bench/runner.ts';
@@ -48,6 +48,7 @@ export function benchCommand(program: Command, settings: () => Settings): void {
       } finally {
         unregister();
         await db.release();
+        releaseParentChannel();
       }
     });
 }

@@ -52,10 +52,12 @@ function installHandlers(): void {
   }
 }
 
-/** Runs `bench/run.ts scenarios…` with env added; echo copies its output to ours as it comes. */
-export function startBench(scenarios: string[], env: Record<string, string>, opts: { echo?: boolean } = {}): BenchRun {
+/** Runs `bench/run.ts scenarios…` (with `cli`: `pgpress bench scenarios…`) with env added; echo
+ *  copies its output to ours as it comes. */
+export function startBench(scenarios: string[], env: Record<string, string>, opts: { echo?: boolean; cli?: boolean } = {}): BenchRun {
   installHandlers();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...scenarios], {
+  const entry = opts.cli ? ['bin/pgpress.js', 'bench'] : ['--import', 'tsx', 'bench/run.ts'];
+  const child = spawn(process.execPath, [...entry, ...scenarios], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, BENCH_DATABASE_PREFIX: sweepablePrefix(), ...env },

@@ -38,7 +38,7 @@ export function chartsOf(s: ReportScenario): PageChart[] {
     { title: `Memory (${r.cpuOf})`, unit: 'MiB resident', names: ['rss'], data: [r.t, r.rssMb] },
     { title: 'Database connections', unit: 'connections', names: ['connections'], data: [r.t, r.connections] },
     { title: 'Buffer cache hit ratio', unit: 'hits ÷ block requests', names: ['hit ratio'], data: [r.t, r.cacheHitRatio] },
-    { title: 'Replica lag', unit: 'bytes of WAL (0: no replica)', names: ['max lag'], data: [r.t, r.replicaLagBytes] },
+    { title: 'Replica lag', unit: 'bytes of WAL; 0 without replicas', names: ['max lag'], data: [r.t, r.replicaLagBytes] },
   ];
   return [...std, ...s.charts.map((c) => ({ title: c.title, unit: c.unit, xLabel: c.xLabel, names: Object.keys(c.series), data: [c.x, ...Object.values(c.series)] }))];
 }
@@ -107,5 +107,5 @@ ${sections.join('\n')}
 
 /** A page height that shows every section (for the PNG): figures rows plus rows of two charts. */
 export function reportHeight(scenarios: readonly ReportScenario[]): number {
-  return 80 + scenarios.reduce((h, s) => h + 110 + Object.keys(s.figures).length * 17 + Math.ceil(chartsOf(s).length / 2) * 270, 0);
+  return 100 + scenarios.reduce((h, s) => h + 160 + Object.keys(s.figures).length * 19 + Math.ceil(chartsOf(s).length / 2) * 285, 0);
 }
