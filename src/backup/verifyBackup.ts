@@ -86,16 +86,9 @@ export async function checkRestoredCopy(url: string, figures: TableFigure[] | nu
   const client = new pg.Client({ connectionString: url });
   try {
     await client.connect();
-    await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
-    const { rows: indexes } = await client.query<{ name: string; oid: number }>(BTREE_INDEXES);
-    for (const ix of indexes) {
-      try {
-        await client.query('SELECT bt_index_check($1::regclass, true)', [ix.oid]);
-      } catch (e) {
-        report.problems.push(`index ${ix.name}: amcheck: ${(e as Error).message}`);
-      }
-      report.indexesChecked++;
-    }
+    const checked = await amcheckIndexes(client);
+    report.indexesChecked += checked.indexes;
+    report.problems.push(...checked.problems);
     if (figures === null) {
       report.problems.push(`no table figures were recorded with this backup (${figuresSkipped ?? 'unknown reason'}); files and indexes were checked only`);
       return;
@@ -111,4 +104,19 @@ export async function checkRestoredCopy(url: string, figures: TableFigure[] | nu
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** CREATE EXTENSION amcheck, then bt_index_check (with heapallindexed) on every valid btree index. */
+export async function amcheckIndexes(client: pg.ClientBase): Promise<{ indexes: number; problems: string[] }> {
+  await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
+  const { rows: indexes } = await client.query<{ name: string; oid: number }>(BTREE_INDEXES);
+  const problems: string[] = [];
+  for (const ix of indexes) {
+    try {
+      await client.query('SELECT bt_index_check($1::regclass, true)', [ix.oid]);
+    } catch (e) {
+      problems.push(`index ${ix.name}: amcheck: ${(e as Error).message}`);
+    }
+  }
+  return { indexes: indexes.length, problems };
 }

@@ -60,8 +60,9 @@ test('embedded default: backup turns archiving on and restarts its server, verif
   assert.equal(r.code, 0, `restore failed:\n${r.stderr}`);
   const pgCtl = findProgram('pg_ctl', readFileSync(join(target, 'PG_VERSION'), 'utf8').trim());
   stops.push(() => runProgram(pgCtl, ['stop', '-D', target, '-m', 'immediate']));
-  const out = lastJson<{ backupId: string; port: number }>(r.stdout);
+  const out = lastJson<{ backupId: string; port: number; indexesChecked: number }>(r.stdout);
   assert.equal(out.backupId, summary.id);
+  assert.ok(out.indexesChecked > 100, `restore ran amcheck on the restored indexes: ${r.stdout}`);
   const password = readFileSync(join(dataDir, 'postgres-password'), 'utf8').trim();
   const c = new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/pgpress` });
   await c.connect();
