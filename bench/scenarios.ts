@@ -16,4 +16,5 @@ export const scenarios: Record<string, ScenarioEntry> = {
   cache: async () => (await import('./cache.ts')).cache(),
   tune: async () => (await import('./tune.ts')).tuneBench(),
   failover: async () => (await import('./failover.ts')).failoverBench(),
+  search: async () => (await import('./search.ts')).searchBench(),
 };
