@@ -5,6 +5,7 @@ import { shippedScenarios } from '../src/bench/registry.ts';
 import type { ScenarioEntry } from '../src/bench/scenario.ts';
 import { api } from './api.ts';
 import { clusterBench } from './cluster.ts';
+import { recovery } from './recovery.ts';
 import { schema } from './schema.ts';
 
 export const scenarios: Record<string, ScenarioEntry> = {
@@ -17,4 +18,5 @@ export const scenarios: Record<string, ScenarioEntry> = {
   tune: async () => (await import('./tune.ts')).tuneBench(),
   failover: async () => (await import('./failover.ts')).failoverBench(),
   search: async () => (await import('./search.ts')).searchBench(),
+  recovery,
 };
