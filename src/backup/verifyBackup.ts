@@ -86,21 +86,22 @@ export async function checkRestoredCopy(url: string, figures: TableFigure[] | nu
   const client = new pg.Client({ connectionString: url });
   try {
     await client.connect();
+    // Figures first: creating amcheck is DDL, which event triggers (the audit log) may record.
+    if (figures === null) {
+      report.problems.push(`no table figures were recorded with this backup (${figuresSkipped ?? 'unknown reason'}); files and indexes were checked only`);
+    } else {
+      const now = new Map((await currentFigures(client)).map((f) => [f.table, f]));
+      for (const f of figures) {
+        const got = now.get(f.table);
+        const ok = got !== undefined && got.rows === f.rows && got.hash === f.hash;
+        report.tables.push({ name: f.table, rows: got?.rows ?? 0, ok });
+        if (!got) report.problems.push(`table ${f.table}: missing from the restored copy`);
+        else if (!ok) report.problems.push(`table ${f.table}: ${got.rows} rows (hash ${got.hash}), the source had ${f.rows} rows (hash ${f.hash}) at the backup's restore point`);
+      }
+    }
     const checked = await amcheckIndexes(client);
     report.indexesChecked += checked.indexes;
     report.problems.push(...checked.problems);
-    if (figures === null) {
-      report.problems.push(`no table figures were recorded with this backup (${figuresSkipped ?? 'unknown reason'}); files and indexes were checked only`);
-      return;
-    }
-    const now = new Map((await currentFigures(client)).map((f) => [f.table, f]));
-    for (const f of figures) {
-      const got = now.get(f.table);
-      const ok = got !== undefined && got.rows === f.rows && got.hash === f.hash;
-      report.tables.push({ name: f.table, rows: got?.rows ?? 0, ok });
-      if (!got) report.problems.push(`table ${f.table}: missing from the restored copy`);
-      else if (!ok) report.problems.push(`table ${f.table}: ${got.rows} rows (hash ${got.hash}), the source had ${f.rows} rows (hash ${f.hash}) at the backup's restore point`);
-    }
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -108,7 +109,10 @@ export async function checkRestoredCopy(url: string, figures: TableFigure[] | nu
 
 /** CREATE EXTENSION amcheck, then bt_index_check (with heapallindexed) on every valid btree index. */
 export async function amcheckIndexes(client: pg.ClientBase): Promise<{ indexes: number; problems: string[] }> {
+  // replica role: the check's own DDL fires no (audit) event triggers in the restored database.
+  await client.query('SET session_replication_role = replica');
   await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
+  await client.query('RESET session_replication_role');
   const { rows: indexes } = await client.query<{ name: string; oid: number }>(BTREE_INDEXES);
   const problems: string[] = [];
   for (const ix of indexes) {
