@@ -1,6 +1,6 @@
 // Per-request context for the Store: the consistency session (read-your-writes), the actor and
 // the request's deadline (what is left of its budget bounds each database call).
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onSendHookHandler } from 'fastify';
 import { isLsn } from '../db/lsn.ts';
 import { newSession, type ConsistencySession } from '../db/session.ts';
 import type { ReadContext, WriteContext } from '../store.ts';
@@ -31,19 +31,30 @@ export function installRequestContext(app: FastifyInstance, budgetMs: number): v
     req.consistency = newSession(typeof h === 'string' && isLsn(h) ? h : undefined);
     done();
   });
-  app.addHook('onSend', (req, reply, payload, done) => {
+  const sendToken: onSendHookHandler = (req, reply, payload, done) => {
     const lsn = req.consistency?.lastCommitLsn;
     if (lsn !== undefined) void reply.header(LSN_HEADER, lsn);
     done(null, payload);
+  };
+  // Only routes that may write get the hook: a GET or HEAD reads (it commits nothing, so it has no
+  // token to return), and an onSend hook on every route costs each cached read its hook run.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.every((m) => m === 'GET' || m === 'HEAD')) return;
+    const own = route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend];
+    route.onSend = [...own, sendToken];
   });
 }
 
 /** Context for a read on behalf of req. */
 export function readCtx(req: FastifyRequest): ReadContext {
-  return { session: req.consistency, deadline: req.deadline };
+  // The actor (when a token was sent) reaches row-level security: its own drafts, or all as an editor.
+  const actor = req.actor === undefined ? {} : { actorId: req.actor.userId, role: req.actor.role };
+  return { session: req.consistency, deadline: req.deadline, ...actor };
 }
 
 /** Context for a write by req's authenticated actor. */
 export function writeCtx(req: FastifyRequest): WriteContext & { actorId: number } {
-  return { session: req.consistency, deadline: req.deadline, actorId: actorOf(req).userId };
+  const actor = actorOf(req);
+  return { session: req.consistency, deadline: req.deadline, actorId: actor.userId, role: actor.role };
 }
