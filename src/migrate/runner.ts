@@ -126,6 +126,15 @@ export async function prepareTracking(client: pg.Client, files: readonly Migrati
     return result;
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
+    // The application role (DATABASE_URL without MIGRATION_DATABASE_URL) may not create or write the record.
+    if ((e as { code?: string }).code === '42501') {
+      throw new PgpressError(
+        'PGP_MIGRATION_FAILED',
+        `Role ${JSON.stringify(client.user)} may not manage the migration record (${(e as Error).message}): migrations run as the owner. ` +
+          'Set MIGRATION_DATABASE_URL to pgpress_owner (a superuser for the first migration of a server); see docs/security.md.',
+        { cause: e },
+      );
+    }
     throw e;
   }
 }

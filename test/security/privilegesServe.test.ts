@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadSettings } from '../../src/config/settings.ts';
 import { sql } from '../../src/db/sql.ts';
 import { startServer } from '../../src/http/server.ts';
+import { migrate } from '../../src/migrate/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { captureLogs } from '../harness/captureLogs.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
@@ -46,4 +47,12 @@ test('a superuser DATABASE_URL starts, with a security warning naming the proble
   }
   const warned = logs.lines().filter((l) => String(l.msg).startsWith('security:')).map((l) => l.check);
   assert.ok(warned.includes('app_role_superuser'), JSON.stringify(warned));
+});
+
+test('migrating as the application role stops with a message that says to use the owner', async () => {
+  await assert.rejects(migrate({ url: db.appUrl, dir: 'migrations' }), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'PGP_MIGRATION_FAILED');
+    assert.match(e.message, /"pgpress_app".*MIGRATION_DATABASE_URL/s);
+    return true;
+  });
 });
