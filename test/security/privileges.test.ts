@@ -63,6 +63,21 @@ test('the application role: not superuser, no BYPASSRLS, owns nothing, may creat
   });
 });
 
+test('the read-only role reads content but writes nothing and cannot read the audit log; the auditor reads only the audit log', async () => {
+  const denied = (e: { code?: string }): boolean => e.code === '42501';
+  await withClient(db.readonlyUrl, async (c) => {
+    await c.query('SELECT count(*) FROM articles');
+    await c.query('SELECT count(*) FROM article_analytics');
+    await assert.rejects(c.query("INSERT INTO tags (name) VALUES ('ro')"), denied, 'read-only: INSERT');
+    await assert.rejects(c.query('SELECT count(*) FROM audit_log'), denied, 'read-only: audit_log');
+  });
+  await withClient(db.auditorUrl, async (c) => {
+    await c.query('SELECT count(*) FROM audit_log');
+    await assert.rejects(c.query('SELECT count(*) FROM users'), denied, 'auditor: users');
+    await assert.rejects(c.query('DELETE FROM audit_log'), denied, 'auditor: DELETE');
+  });
+});
+
 test('a grant added by hand, or one taken away, makes the matrix differ on exactly those lines', async () => {
   const own = await testDatabase();
   await withClient(own.url, async (c) => {
