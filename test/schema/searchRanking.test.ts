@@ -34,6 +34,7 @@ const edge: [string, string, string][] = [
   ['Plain notes', 'one wombat', 'published'],
   ['Plain notes again', 'one wombat', 'published'],
   ['Long notes', `${'filler '.repeat(17000)} wombat wombat quokka`, 'published'],
+  ['Long wombat notes', `wombat ${'filler '.repeat(17000)} wombat`, 'published'],
   ['Wombat draft', 'wombat '.repeat(30), 'draft'],
 ];
 for (const [i, [title, body, status]] of edge.entries()) {
@@ -104,6 +105,10 @@ test('the edge articles rank as the full ranking ranks them: past the tiers, a r
   assert.ok((await tokens('Nine in the body')).includes('~:wombat'));
   assert.ok(!(await tokens('Plain notes')).some((t) => t.endsWith(':wombat')), 'one body occurrence (0.4): no token');
   assert.ok((await tokens('Long notes')).includes('~long'));
+  const longTiered = await tokens('Long wombat notes');
+  assert.ok(longTiered.includes('~long') && longTiered.some((t) => /^\d+:wombat$/.test(t)), longTiered.join());
+  const all = (await c.query<{ id: number }>(TOP, ['wombat', 50, null, null])).rows.map((r) => r.id);
+  assert.equal(new Set(all).size, all.length, `no article twice: ${all.join()}`);
 });
 
 test('search() pages equal the full ranking statement, snippets included', async () => {
