@@ -101,15 +101,20 @@ test(`${K} random writes through SQL as the application role have exactly ${K} m
   await app.connect();
   try {
     const one = async (text: string, params: unknown[]): Promise<string> => (await app.query<{ k: string }>(text, params)).rows[0]!.k;
+    // Every transaction carries the request context (an admin: row-level security lets it write any row).
+    const context = (actor: string): Promise<unknown> => app.query("SELECT set_config('pgpress.actor_id', $1, true), set_config('pgpress.role', 'admin', true)", [actor]);
+    await app.query('BEGIN');
+    await context('1');
     const author = await one("INSERT INTO users (email, username, display_name) VALUES ('sql0@example.org', 'sql_0', 'Sql') RETURNING id::text AS k", []);
     const article = await one("INSERT INTO articles (author_id, title, slug, status, published_at) VALUES ($1, 'Sql', 'sql-0', 'published', now()) RETURNING id::text AS k", [author]);
+    await app.query('COMMIT');
     const from = await lastId();
     const expected: Expected[] = [];
     const comments: string[] = [];
     for (let i = 0; i < K; i++) {
       const actor = String(1 + random(5));
       await app.query('BEGIN');
-      await app.query("SELECT set_config('pgpress.actor_id', $1, true)", [actor]);
+      await context(actor);
       const op = random(5);
       if (op === 0) {
         const k = await one('INSERT INTO users (email, username, display_name) VALUES ($1, $2, $3) RETURNING id::text AS k', [`sql${i + 1}@example.org`, `sql_${i + 1}`, `Sql ${i}`]);

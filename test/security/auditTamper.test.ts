@@ -18,14 +18,19 @@ async function freshLog(): Promise<{ url: string; admin: pg.Client; entries: Ent
   const db = await testDatabase();
   const app = new pg.Client({ connectionString: db.appUrl });
   await app.connect();
-  try {
+  // Each write in a transaction of its own, with the request context row-level security asks for.
+  const tx = async (text: string, params: unknown[] = []): Promise<string> => {
     await app.query('BEGIN');
     await app.query("SELECT set_config('pgpress.actor_id', '1', true), set_config('pgpress.role', 'admin', true)");
-    const { rows: [u] } = await app.query<{ id: string }>("INSERT INTO users (email, username, display_name) VALUES ('t@example.org', 'tamper', 'T') RETURNING id");
-    const { rows: [a] } = await app.query<{ id: string }>("INSERT INTO articles (author_id, title, slug, body) VALUES ($1, 'One', 'one', 'x') RETURNING id", [u!.id]);
+    const { rows } = await app.query<{ id: string }>(text, params);
     await app.query('COMMIT');
-    for (let i = 0; i < 4; i++) await app.query("UPDATE articles SET title = 'Take ' || $2 WHERE id = $1", [a!.id, i]);
-    await app.query("INSERT INTO comments (article_id, author_id, body) VALUES ($1, $2, 'hello')", [a!.id, u!.id]);
+    return rows[0]?.id ?? '';
+  };
+  try {
+    const u = await tx("INSERT INTO users (email, username, display_name) VALUES ('t@example.org', 'tamper', 'T') RETURNING id");
+    const a = await tx("INSERT INTO articles (author_id, title, slug, body) VALUES ($1, 'One', 'one', 'x') RETURNING id", [u]);
+    for (let i = 0; i < 4; i++) await tx("UPDATE articles SET title = 'Take ' || $2 WHERE id = $1", [a, i]);
+    await tx("INSERT INTO comments (article_id, author_id, body) VALUES ($1, $2, 'hello')", [a, u]);
   } finally {
     await app.end();
   }
