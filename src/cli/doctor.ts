@@ -63,7 +63,7 @@ async function readSecurity(s: Settings, appUrl: string): Promise<SecurityCheck[
       privileged = new pg.Client({ connectionString: other.url });
       await privileged.connect().catch(() => (privileged = undefined));
     }
-    return await securityChecks(app, { appHost: new URL(appUrl.split(',')[0]!).hostname, privileged: privileged ? [privileged] : [] });
+    return await securityChecks(app, { appUrl, privileged: privileged ? [privileged] : [] });
   } finally {
     await privileged?.end().catch(() => undefined);
     await app.end().catch(() => undefined);

@@ -4,6 +4,7 @@
 // remote server without TLS. Each check reads the catalog or a setting; none changes anything.
 import { isIP } from 'node:net';
 import { sql } from '../db/sql.ts';
+import { urlTls } from '../db/tls.ts';
 import { ROLES } from './roles.ts';
 
 /** One finding: ok, flagged (something to fix) or unknown (not readable with these privileges). */
@@ -83,7 +84,7 @@ export async function appRoleChecks(app: CheckReader): Promise<SecurityCheck[]> 
 
 /** Runs the checks on the application's connection (app) and, for the rules only a superuser may
  *  read (pg_hba_file_rules), on each privileged connection given (the owner's, the admin's). */
-export async function securityChecks(app: CheckReader, opts: { appHost: string; privileged?: CheckReader[] }): Promise<SecurityCheck[]> {
+export async function securityChecks(app: CheckReader, opts: { appUrl: string; privileged?: CheckReader[] }): Promise<SecurityCheck[]> {
   const out = await appRoleChecks(app);
 
   const server = (await app.query<{ ssl: string; listen: string; statements_installed: boolean; connection_tls: boolean }>(SERVER_FACTS.text)).rows[0]!;
@@ -94,11 +95,8 @@ export async function securityChecks(app: CheckReader, opts: { appHost: string; 
   out.push(wide && server.ssl !== 'on'
     ? { check: 'listen_without_ssl', state: 'flag', message: `listen_addresses = '${server.listen}' reaches beyond loopback while ssl = off: passwords and data cross the network in clear` }
     : { check: 'listen_without_ssl', state: 'ok', message: wide ? `listen_addresses = '${server.listen}', with ssl on` : `listen_addresses = '${server.listen}' (loopback only)` });
-  if (!isLoopbackHost(opts.appHost)) {
-    out.push(server.connection_tls
-      ? { check: 'connection_without_tls', state: 'ok', message: `the connection to ${opts.appHost} is encrypted` }
-      : { check: 'connection_without_tls', state: 'flag', message: `the connection to ${opts.appHost} is not encrypted: add sslmode=verify-full&sslrootcert=… to DATABASE_URL` });
-  }
+  const tls = connectionTlsCheck(opts.appUrl, server.connection_tls);
+  if (tls) out.push(tls);
   let statements: SecurityCheck;
   if (!server.statements_installed) {
     statements = { check: 'pg_stat_statements_missing', state: 'flag', message: 'pg_stat_statements is not installed in this database (CREATE EXTENSION pg_stat_statements; it must be in shared_preload_libraries): /metrics has no statement figures' };
@@ -126,6 +124,24 @@ export async function securityChecks(app: CheckReader, opts: { appHost: string; 
   }
   out.push(trust);
   return out;
+}
+
+/** The app's connection to a non-loopback host must be encrypted and verify the server (sslmode=verify-full):
+ *  undefined for a loopback host, where nothing crosses a network. */
+export function connectionTlsCheck(appUrl: string, encrypted: boolean): SecurityCheck | undefined {
+  let host: string;
+  try {
+    host = new URL(appUrl.replace(/^(postgres(?:ql)?:\/\/[^/?]*?),[^/?]*/, '$1')).hostname;
+  } catch {
+    return undefined;
+  }
+  if (isLoopbackHost(host)) return undefined;
+  const asked = urlTls(appUrl);
+  if (!encrypted) return { check: 'connection_without_tls', state: 'flag', message: `the connection to ${host} is not encrypted: add sslmode=verify-full&sslrootcert=… to DATABASE_URL` };
+  if (!asked.verifiesServer) {
+    return { check: 'connection_without_tls', state: 'flag', message: `the connection to ${host} is encrypted but does not verify the server (sslmode=${asked.sslmode ?? 'unset'}): use sslmode=verify-full&sslrootcert=…` };
+  }
+  return { check: 'connection_without_tls', state: 'ok', message: `the connection to ${host} is encrypted and verifies the server's certificate and name` };
 }
 
 /** Lines for the terminal: one per check, flags first. */

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { hbaRuleIsLoopback, listensBeyondLoopback, securityChecks, type SecurityCheck } from '../../src/security/doctorChecks.ts';
+import { connectionTlsCheck, hbaRuleIsLoopback, listensBeyondLoopback, securityChecks, type SecurityCheck } from '../../src/security/doctorChecks.ts';
 import { startCluster } from '../harness/pgCluster.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
 
@@ -18,7 +18,7 @@ async function checksAt(url: string, privileged?: string): Promise<Map<string, S
   await app.connect();
   await other?.connect();
   try {
-    const checks = await securityChecks(app, { appHost: new URL(url).hostname, privileged: other ? [other] : [] });
+    const checks = await securityChecks(app, { appUrl: url, privileged: other ? [other] : [] });
     return new Map(checks.map((c) => [c.check, c]));
   } finally {
     await app.end();
@@ -34,6 +34,15 @@ test('pure rules: which listen_addresses and hba addresses reach beyond loopback
   assert.equal(hbaRuleIsLoopback('::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'), true);
   assert.equal(hbaRuleIsLoopback('127.0.0.0', '128.0.0.0'), false, '127/1 covers half the internet');
   for (const a of ['all', 'samehost', 'samenet', 'db.example.com', '10.0.0.0']) assert.equal(hbaRuleIsLoopback(a, ''), false, a);
+});
+
+test('the connection check: loopback needs nothing; a remote host needs TLS that verifies the server', () => {
+  assert.equal(connectionTlsCheck('postgres://u@127.0.0.1:5432/db', false), undefined);
+  assert.equal(connectionTlsCheck('postgres://u@db.example.com/db', false)?.state, 'flag');
+  assert.match(connectionTlsCheck('postgres://u@db.example.com/db?sslmode=no-verify', true)!.message, /does not verify/);
+  assert.match(connectionTlsCheck('postgres://u@db.example.com/db?uselibpqcompat=true&sslmode=require', true)!.message, /does not verify/);
+  assert.equal(connectionTlsCheck('postgres://u@db.example.com/db?sslmode=verify-full&sslrootcert=/ca.crt', true)?.state, 'ok');
+  assert.equal(connectionTlsCheck('postgres://u@db1.example.com:5432,db2.example.com:5432/db?sslmode=verify-full', true)?.state, 'ok');
 });
 
 test('a wide-open server: superuser app role, trust for a non-loopback network, ssl off, listening on *, no pg_stat_statements — each flagged', async () => {

@@ -95,7 +95,7 @@ test('doctor on this server: ssl on, loopback only, pg_stat_statements loaded â€
   const c = new pg.Client({ connectionString: url('127.0.0.1', `sslmode=verify-full&sslrootcert=${join(dir, 'ca.crt')}`) });
   await c.connect();
   try {
-    const checks = new Map((await securityChecks(c, { appHost: '127.0.0.1' })).map((x) => [x.check, x.state]));
+    const checks = new Map((await securityChecks(c, { appUrl: url('127.0.0.1', 'sslmode=verify-full') })).map((x) => [x.check, x.state]));
     assert.equal(checks.get('ssl_off'), 'ok');
     assert.equal(checks.get('listen_without_ssl'), 'ok');
     assert.equal(checks.get('pg_stat_statements_missing'), 'ok');
