@@ -22,6 +22,7 @@ import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { configureArchiving, restoreBackup, takeBackup, waitForArchived, type RestoredServer } from '../../src/backup/index.ts';
+import { Cluster } from '../../src/db/cluster.ts';
 import { quoteIdent } from '../../src/db/sql.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { migrate } from '../../src/migrate/index.ts';
@@ -175,7 +176,13 @@ export async function runRestoreDrill(opts: DrillOptions = {}): Promise<DrillRep
     source = await serveApi(primary.url, migrationsDir);
     if (scale > 0) {
       const t0 = Date.now();
-      await seed(source.store.cluster, { scale });
+      // As `pgpress seed` does: its own small Cluster without a statement timeout (large COPYs).
+      const seeder = new Cluster({ url: primary.url, max: 2, statementTimeoutMs: 0 });
+      try {
+        await seed(seeder, { scale, seed: 1 });
+      } finally {
+        await seeder.close();
+      }
       log(`seeded scale ${scale} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
     const user = await source.store.users.create({ email: 'drill@example.com', username: 'drill', displayName: 'Drill' });
