@@ -23,6 +23,8 @@ import { getArticleStats, getUserStats, topArticles, type ArticleStats, type Use
 import { matviewStaleness, refreshMatview, type Matview, type MatviewStaleness } from './ops/matviews.ts';
 import type { Settings } from './config/settings.ts';
 import { PACKAGE_MIGRATIONS_DIR } from './config/packagePaths.ts';
+import { PgpressError } from './errors/index.ts';
+import { hasRlsContext, rlsTxOptions } from './security/rlsContext.ts';
 
 /** Readiness of the store: can it reach the database, is the schema current, how is each target? */
 export interface Readiness {
@@ -37,6 +39,10 @@ export interface ReadContext {
   session?: ConsistencySession;
   /** When the caller stops waiting (Date.now() scale): what is left is each call's deadlineMs. */
   deadline?: number;
+  /** The acting user: row-level security shows them their own drafts (and their comments). */
+  actorId?: number;
+  /** The actor's role (author, editor, admin) as pgpress.role: editors and admins see every row. */
+  role?: string;
 }
 
 /** Who performs a write (recorded by the audit log through pgpress.actor_id), and its session. */
@@ -53,6 +59,9 @@ export interface ArticleWriteContext extends WriteContext {
 export interface EventContext {
   seesAll?: boolean;
   deadline?: number;
+  /** The sender and role, SET LOCAL for row-level security (a draft is visible to its author, editors, admins). */
+  actorId?: number;
+  role?: string;
 }
 
 /** What is left until deadline, as a call's deadlineMs (at least 1: an expired call fails at once). */
@@ -150,11 +159,25 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
   // The cache's tags are invalidated only after the transaction committed (tx has returned), with
   // its commit LSN: never inside it, where a reader could reload the old row before the commit.
   const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>, tagsOf?: (v: T) => string[]): Promise<T> => {
-    const r = await cluster.tx(fn, { session: ctx?.session, deadlineMs: remainingMs(ctx?.deadline), ...(ctx?.actorId === undefined ? {} : { actorId: String(ctx.actorId) }) });
+    const r = await cluster.tx(fn, { session: ctx?.session, deadlineMs: remainingMs(ctx?.deadline), ...rlsTxOptions(ctx) });
     if (cache && tagsOf) await cache.invalidate(tagsOf(r.value), 'write', r.lsn === '' ? undefined : r.lsn);
     return r.value;
   };
   const reader = (ctx: ReadContext | undefined): Queryable => withDeadline(inSession(cluster, ctx?.session), ctx?.deadline);
+  // Row-level security: a statement outside a transaction is anonymous (published rows only). A
+  // caller with an actor reads in a transaction on the primary that SETs LOCAL its context.
+  const asActor = async <T>(ctx: ReadContext | EventContext | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> =>
+    (await cluster.tx(fn, { deadlineMs: remainingMs(ctx?.deadline), ...rlsTxOptions(ctx) })).value;
+  // Published articles come from the usual (cached, replica-routed) read; one hidden from anonymous
+  // readers is read again with the caller's context, where its author, editors and admins see it.
+  const orAsActor = async <T>(ctx: ReadContext | undefined, anonymous: () => Promise<T>, fn: (q: Queryable) => Promise<T>): Promise<T> => {
+    try {
+      return await anonymous();
+    } catch (e) {
+      if (!(e instanceof PgpressError && e.code === 'PGP_NOT_FOUND') || !hasRlsContext(ctx)) throw e;
+      return asActor(ctx, fn);
+    }
+  };
   const cached = cache ? cachedReads(cache, (token, deadline) => withDeadline(inSession(cluster, newSession(token)), deadline)) : undefined;
   const rc = (ctx: ReadContext | undefined): { token?: string; deadline?: number } => ({
     ...(ctx?.session?.token === undefined ? {} : { token: ctx.session.token }),
@@ -171,8 +194,8 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     },
     articles: {
       create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createArticle(q, input), articleWriteTags),
-      get: (id, ctx) => (cached ? cached.article(id, rc(ctx)) : getArticle(reader(ctx), id)),
-      getBySlug: (slug, ctx) => (cached ? cached.articleBySlug(slug, rc(ctx)) : getArticleBySlug(reader(ctx), slug)),
+      get: (id, ctx) => orAsActor(ctx, () => (cached ? cached.article(id, rc(ctx)) : getArticle(reader(ctx), id)), (q) => getArticle(q, id)),
+      getBySlug: (slug, ctx) => orAsActor(ctx, () => (cached ? cached.articleBySlug(slug, rc(ctx)) : getArticleBySlug(reader(ctx), slug)), (q) => getArticleBySlug(q, slug)),
       update: (id, v, patch, ctx) => write(ctx, (q) => updateArticleFields(q, id, v, patch, ctx?.check), articleWriteTags),
       publish: (id, v, ctx) => write(ctx, (q) => publish(q, id, v, ctx?.check), articleWriteTags),
       archive: (id, v, ctx) => write(ctx, (q) => archive(q, id, v, ctx?.check), articleWriteTags),
@@ -183,17 +206,23 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       similarTitles: (text, limit, ctx) => (cached ? cached.similarTitles(text, limit, rc(ctx)) : findSimilarTitles(reader(ctx), text, limit)),
     },
     comments: {
-      list: (articleId, o, ctx) => listComments(reader(ctx), articleId, o),
+      list: (articleId, o, ctx) => (hasRlsContext(ctx) ? asActor(ctx, (q) => listComments(q, articleId, o)) : listComments(reader(ctx), articleId, o)),
       create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createComment(q, input, ctx?.check)),
       delete: (id, ctx) => write(ctx, (q) => deleteComment(q, id, ctx.actorId)),
     },
     events: {
-      record: (e, o) => recordEvent(withDeadline(cluster, o?.deadline), e, { seesAll: o?.seesAll ?? false, ...ingest }),
-      recordBatch: (es, o) => recordEvents(withDeadline(cluster, o?.deadline), es, { seesAll: o?.seesAll ?? false, ...ingest }),
+      record: (e, o) => {
+        const run = (q: Queryable): Promise<string> => recordEvent(q, e, { seesAll: o?.seesAll ?? false, ...ingest });
+        return hasRlsContext(o) ? asActor(o, run) : run(withDeadline(cluster, o?.deadline));
+      },
+      recordBatch: (es, o) => {
+        const run = (q: Queryable): Promise<number> => recordEvents(q, es, { seesAll: o?.seesAll ?? false, ...ingest });
+        return hasRlsContext(o) ? asActor(o, run) : run(withDeadline(cluster, o?.deadline));
+      },
       counts: (articleId, from, to) => eventCounts(cluster, articleId, from, to),
     },
     analytics: {
-      article: (id, ctx) => (cached ? cached.articleStats(id, rc(ctx)) : getArticleStats(reader(ctx), id)),
+      article: (id, ctx) => orAsActor(ctx, () => (cached ? cached.articleStats(id, rc(ctx)) : getArticleStats(reader(ctx), id)), (q) => getArticleStats(q, id)),
       user: (id, ctx) => (cached ? cached.userStats(id, rc(ctx)) : getUserStats(reader(ctx), id)),
       top: (w, limit, ctx) => (cached ? cached.top(w, limit, rc(ctx)) : topArticles(reader(ctx), w, limit)),
       refresh: async (view, o) => {

@@ -36,6 +36,8 @@ export interface Queryable {
 export interface TxOptions {
   /** The acting user, exposed to SQL as current_setting('pgpress.actor_id'). */
   actorId?: string | undefined;
+  /** The acting user's role (author, editor, admin), exposed as current_setting('pgpress.role'): row-level security reads it. */
+  role?: string | undefined;
   lane?: LaneName | undefined;
   deadlineMs?: number | undefined;
   isolation?: 'read committed' | 'repeatable read' | 'serializable' | undefined;

@@ -19,7 +19,10 @@ const BEGIN = {
 } as const;
 // One round trip: COMMIT, then the position of the commit record (a later statement of the same message).
 const COMMIT_AND_LSN = 'COMMIT; SELECT pg_current_wal_insert_lsn()::text AS lsn';
-const SET_ACTOR = 'SELECT set_config($1, $2, true)';
+// The request's context as SET LOCAL settings in one statement (one round trip): pgpress.actor_id
+// (audit, row-level security) and pgpress.role (row-level security: migrations 0070/0071). Each
+// ends with the transaction, so nothing reaches the next user of the pooled connection.
+const SET_CONTEXT = "SELECT set_config('pgpress.actor_id', $1, true), set_config('pgpress.role', $2, true)";
 const SET_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)";
 
 /** Runs fn once inside BEGIN … COMMIT on a connection of lane; a failure is an AttemptFailure with its stage. */
@@ -47,9 +50,9 @@ export async function transactionAttempt<T>(runner: StatementRunner, lane: Lane,
   const guard = deadlineGuard(lease, lane, deadline);
   try {
     await guard.run(client.query(BEGIN[opts.isolation ?? 'read committed']));
-    if (opts.actorId !== undefined) {
+    if (opts.actorId !== undefined || opts.role !== undefined) {
       // set_config(..., true) is SET LOCAL with a bind parameter: it ends with the transaction.
-      await guard.run(client.query(SET_ACTOR, ['pgpress.actor_id', opts.actorId]));
+      await guard.run(client.query(SET_CONTEXT, [opts.actorId ?? '', opts.role ?? '']));
     }
     if (guard.tight) await guard.run(client.query(SET_STATEMENT_TIMEOUT, [String(Math.max(1, deadline - Date.now()))]));
     inFn = true;

@@ -15,7 +15,7 @@ const editor = await store.users.create({ email: 'ed@example.com', username: 'ed
 const published = await store.articles.create({ authorId: author.id, title: 'Open', status: 'published' });
 const draft = await store.articles.create({ authorId: author.id, title: 'Not yet' });
 const gone = await store.articles.create({ authorId: author.id, title: 'Gone', status: 'published' });
-await store.articles.archive(gone.id, gone.version);
+await store.articles.archive(gone.id, gone.version, { actorId: author.id }); // row-level security: a write names its actor
 
 const post = (url: string, payload: object, authorization?: string) =>
   app.inject({ method: 'POST', url, payload, headers: authorization ? { authorization } : {} });

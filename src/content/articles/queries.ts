@@ -18,10 +18,13 @@ export const articleBySlug = sql('articles.bySlug', `SELECT ${COLUMNS} FROM arti
 export const articleVersion = sql('articles.version', 'SELECT version FROM articles WHERE id = $1');
 
 // A write's permission check locks the row on the primary: the check and the write see one state.
-export const articleForWrite = sql('articles.forWrite', 'SELECT author_id, status FROM articles WHERE id = $1 FOR UPDATE');
-
-// A comment's check: FOR SHARE holds off an archive until the comment commits, and waits for one in flight.
-export const articleForComment = sql('articles.forComment', 'SELECT author_id, status FROM articles WHERE id = $1 FOR SHARE');
+// The lock is taken by pgpress_lock_article (migration 0072, as the owner: row-level security
+// would let the caller lock only rows it may change), then the row is read under the caller's
+// policies in a statement of its own (a new snapshot in READ COMMITTED: the latest committed row).
+// $2: FOR UPDATE (an edit) or FOR SHARE (a comment: holds off an archive until it commits, and
+// waits for one in flight).
+export const lockArticle = sql('articles.lock', 'SELECT pgpress_lock_article($1::bigint, $2::boolean) AS found');
+export const articleAccess = sql('articles.access', 'SELECT author_id, status FROM articles WHERE id = $1');
 
 // Optimistic locking: every write names the version it read; a stale one matches no row.
 export const updateArticle = sql(

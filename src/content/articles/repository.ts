@@ -4,7 +4,7 @@ import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
 import {
-  archiveArticle, articleById, articleBySlug, articleForComment, articleForWrite, articleVersion, insertArticle, publishArticle, updateArticle,
+  archiveArticle, articleById, articleBySlug, articleAccess, articleVersion, insertArticle, lockArticle, publishArticle, updateArticle,
 } from './queries.ts';
 
 /** The lifecycle states of an article. */
@@ -137,8 +137,14 @@ export type ArticleCheck = (a: ArticleAccess) => void;
  * from its owner nor show an archived one as open. A missing article is PGP_NOT_FOUND.
  */
 export async function checkArticle(db: Queryable, id: number, check: ArticleCheck, lock: 'update' | 'share' = 'update'): Promise<void> {
-  const { rows } = await db.query<{ author_id: string; status: ArticleStatus }>(lock === 'update' ? articleForWrite : articleForComment, [id]);
-  if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `Article ${id} does not exist.`);
+  const locked = await db.query<{ found: boolean }>(lockArticle, [id, lock === 'update']);
+  const { rows } = await db.query<{ author_id: string; status: ArticleStatus }>(articleAccess, [id]);
+  if (!rows[0]) {
+    // Hidden by row-level security (another author's draft): an edit is refused as before (403),
+    // a comment answers as for a missing article (the draft is not shown to exist).
+    if (locked.rows[0]?.found && lock === 'update') throw new PgpressError('PGP_FORBIDDEN', 'Authors may change only their own content.');
+    throw new PgpressError('PGP_NOT_FOUND', `Article ${id} does not exist.`);
+  }
   check({ authorId: toId(rows[0].author_id), status: rows[0].status });
 }
 
@@ -151,10 +157,16 @@ export interface ArticlePatch {
   metadata?: Record<string, unknown>;
 }
 
-/** Why a versioned write matched no row: the article is gone (404) or moved on (409). */
+/**
+ * Why a versioned write matched no row: the article is gone or hidden from the actor (404), moved
+ * on (409), or readable at that version but not the actor's to change (403: row-level security).
+ */
 async function versionMiss(db: Queryable, id: number, expected: number, cause?: unknown): Promise<never> {
   const { rows } = await db.query<{ version: number }>(articleVersion, [id]);
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `Article ${id} does not exist.`);
+  if (rows[0].version === expected) {
+    throw new PgpressError('PGP_FORBIDDEN', `Article ${id} may be changed only by its author, an editor or an admin: name the acting user (and role) in the write's context.`);
+  }
   throw new PgpressError('PGP_CONFLICT', `Article ${id} is at version ${rows[0].version}, not ${expected}: reload it and apply the change again.`, {
     cause, details: { field: 'version', currentVersion: rows[0].version },
   });

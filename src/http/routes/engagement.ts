@@ -13,6 +13,8 @@ type EventInput = Omit<ArticleEvent, 'userId'>;
 
 /** Editors and admins may see (and so record events on) every article; authors their own and published ones. */
 const seesAll = (actor: Actor | undefined): boolean => actor !== undefined && actor.role !== 'author';
+/** The sender as row-level security's context (events on a draft need it to see the draft). */
+const rlsActor = (actor: Actor | undefined): { actorId?: number; role?: string } => (actor === undefined ? {} : { actorId: actor.userId, role: actor.role });
 
 /** POST /v1/events, POST /v1/events/batch, GET /v1/analytics/…. */
 export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
@@ -25,7 +27,7 @@ export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): P
     '/v1/events',
     { ...reader, schema: { body: eventBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
     async (req, reply) => {
-      await store.events.record({ ...req.body, userId: req.actor?.userId ?? null }, { seesAll: seesAll(req.actor), deadline: req.deadline });
+      await store.events.record({ ...req.body, userId: req.actor?.userId ?? null }, { seesAll: seesAll(req.actor), deadline: req.deadline, ...rlsActor(req.actor) });
       return reply.status(202).send({ accepted: 1 });
     },
   );
@@ -35,7 +37,7 @@ export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): P
     { ...reader, schema: { body: eventBatchBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
     async (req, reply) => {
       const userId = req.actor?.userId ?? null;
-      const accepted = await store.events.recordBatch(req.body.events.map((e) => ({ ...e, userId })), { seesAll: seesAll(req.actor), deadline: req.deadline });
+      const accepted = await store.events.recordBatch(req.body.events.map((e) => ({ ...e, userId })), { seesAll: seesAll(req.actor), deadline: req.deadline, ...rlsActor(req.actor) });
       return reply.status(202).send({ accepted });
     },
   );
