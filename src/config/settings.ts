@@ -94,6 +94,8 @@ export const settingsSchema = z.object({
   CACHE_L1_MAX_BYTES: intIn(0, 17_179_869_184).default(67_108_864),
   CACHE_CONTENT_TTL_MS: intIn(1_000, 86_400_000).default(300_000),
   CACHE_LIST_TTL_MS: intIn(1_000, 86_400_000).default(60_000),
+  // The cache's Redis namespace (unset: from the database's identity, so deployments on different databases sharing a Redis never mix).
+  CACHE_NAMESPACE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
   // The cache's change feed LISTENs: it needs a direct connection, never PgBouncer's (unset: DATABASE_URL).
   CACHE_LISTEN_URL: postgresUrl.optional(),
   CACHE_CHANGES_POLL_MS: intIn(50, 600_000).default(1_000),
@@ -187,7 +189,7 @@ export interface Settings {
   /** Every Redis command fails after this many ms (the rate limit then lets the request through). */
   readonly redisCommandTimeoutMs: number;
   /** The query cache: L1 bound in bytes; fresh TTLs of articles and users (content) and of feed, search and analytics (lists). */
-  readonly cache: { readonly enabled: boolean; readonly l1MaxBytes: number; readonly contentTtlMs: number; readonly listTtlMs: number };
+  readonly cache: { readonly enabled: boolean; readonly l1MaxBytes: number; readonly contentTtlMs: number; readonly listTtlMs: number; readonly namespace: string | undefined };
   /** The cache change feed's direct URL for LISTEN (non-enumerable: it may hold a password). */
   readonly cacheListenUrl: string | undefined;
   /** How often the change feed reads the log without a wake-up, and the log's retention. */
@@ -308,7 +310,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     patroniUrls: Object.freeze([...(p.PATRONI_URLS ?? [])]),
     redisUrl: p.REDIS_URL,
     redisCommandTimeoutMs: p.REDIS_COMMAND_TIMEOUT_MS,
-    cache: Object.freeze({ enabled: p.CACHE_ENABLED && p.CACHE_L1_MAX_BYTES > 0, l1MaxBytes: p.CACHE_L1_MAX_BYTES, contentTtlMs: p.CACHE_CONTENT_TTL_MS, listTtlMs: p.CACHE_LIST_TTL_MS }),
+    cache: Object.freeze({ enabled: p.CACHE_ENABLED && p.CACHE_L1_MAX_BYTES > 0, l1MaxBytes: p.CACHE_L1_MAX_BYTES, contentTtlMs: p.CACHE_CONTENT_TTL_MS, listTtlMs: p.CACHE_LIST_TTL_MS, namespace: p.CACHE_NAMESPACE }),
     cacheListenUrl: p.CACHE_LISTEN_URL ?? p.DATABASE_URL,
     cacheChanges: Object.freeze({
       pollMs: p.CACHE_CHANGES_POLL_MS,

@@ -18,6 +18,7 @@ import { buildApp } from './app.ts';
 import { connectRedis } from './redisClient.ts';
 import { ttlsFrom } from '../cache/ttl.ts';
 import { startCacheChangeFeed } from '../cache/changeFeedStart.ts';
+import { databaseNamespace } from '../cache/namespace.ts';
 import type { RunningChangeFeed } from '../cache/changeFeed.ts';
 
 /** A running service. */
@@ -75,9 +76,11 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       redis = await connectRedis(settings.redisUrl, settings.redisCommandTimeoutMs, logger);
     }
     const { enabled, l1MaxBytes, contentTtlMs, listTtlMs } = settings.cache;
+    // Deployments on different databases may share one Redis: each keeps to its database's namespace.
+    const namespace = enabled && redis ? (settings.cache.namespace ?? (await databaseNamespace(primaryUrl))) : undefined;
     store = await createStore({
       url, replicaUrls: settings.replicaUrls, pool: { ...settings.pool, ...nodes }, migrationsDir: dir, eventsRetentionMonths: settings.maintenance.eventsRetentionMonths,
-      ...(enabled ? { cache: { l1MaxBytes, ttls: ttlsFrom(contentTtlMs, listTtlMs), log: logger, ...(redis ? { redis } : {}) } } : {}),
+      ...(enabled ? { cache: { l1MaxBytes, ttls: ttlsFrom(contentTtlMs, listTtlMs), log: logger, ...(redis ? { redis, namespace } : {}) } } : {}),
     });
     await warnOfPrivilegedAppRole(store.cluster, logger);
     if (maintenanceUrl !== primaryUrl) {
@@ -86,7 +89,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     if (store.cache) {
       // Writes made outside pgpress invalidate too: the database's change log, on a direct connection (LISTEN).
       const { pollMs, retentionMs } = settings.cacheChanges;
-      feed = await startCacheChangeFeed({ url: settings.cacheListenUrl ?? primaryUrl, cache: store.cache, log: logger, pollMs, retentionMs, ...(redis ? { redis } : {}) });
+      feed = await startCacheChangeFeed({ url: settings.cacheListenUrl ?? primaryUrl, cache: store.cache, log: logger, pollMs, retentionMs, ...(redis ? { redis, namespace } : {}) });
     }
     const tokens = tokenService(resolveJwtSecret(settings.jwtSecret, settings.dataDir));
     const app = await buildApp({
