@@ -1,16 +1,10 @@
 // URLs that connect as one of the pgpress roles (migration 0060) instead of the admin user.
 // The test server trusts 127.0.0.1, so the roles need no password there.
+import { ROLES, type RolePurpose } from '../../src/security/roles.ts';
 
-/** The pgpress roles, by what they are for. */
-export const ROLES = {
-  owner: 'pgpress_owner',
-  app: 'pgpress_app',
-  readonly: 'pgpress_readonly',
-  auditor: 'pgpress_auditor',
-} as const;
-
+export { ROLES };
 /** A pgpress role by purpose. */
-export type RoleName = keyof typeof ROLES;
+export type RoleName = RolePurpose;
 
 /** url re-targeted at role (same host, port and database; no password). */
 export function roleUrl(url: string, role: RoleName): string {
