@@ -16,6 +16,7 @@ export const scenarios: Record<string, ScenarioEntry> = {
   metaFilters: async () => (await import('./metaFilters.ts')).metaFilters(),
   cache: async () => (await import('./cache.ts')).cache(),
   tune: async () => (await import('./tune.ts')).tuneBench(),
+  replicas: { name: 'replicas', description: 'Article reads with 0, 1 and 2 streaming replicas; replica read share and stale reads under 10 % writes with sessions.', run: async (ctx) => (await import('./replicas.ts')).replicas.run(ctx) },
   failover: async () => (await import('./failover.ts')).failoverBench(),
   search: async () => (await import('./search.ts')).searchBench(),
   recovery,

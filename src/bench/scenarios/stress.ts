@@ -44,32 +44,42 @@ async function runStress(ctx: ScenarioContext): Promise<ScenarioResult> {
     await openLoop(fx.server.url, next, START, Math.min(2, STEP_SECONDS)); // warm-up
     const steps: Step[] = [];
     let rate = START;
-    for (let i = 0; i < MAX_STEPS; i++, rate *= FACTOR) {
+    // A machine that cannot serve the starting rate (a loaded one): halve it until it can, down to 5 req/s.
+    for (;;) {
+      const probe = await step(fx.server, next, rate, STEP_SECONDS);
+      if (served(probe.result) || rate / FACTOR < 5) {
+        steps.push(probe);
+        rate *= FACTOR;
+        if (!served(probe.result)) rate = Number.POSITIVE_INFINITY; // nothing served: no ramp
+        break;
+      }
+      rate /= 2;
+    }
+    for (let i = 1; i < MAX_STEPS && Number.isFinite(rate) && served(steps[steps.length - 1]!.result); i++, rate *= FACTOR) {
       ctx.progress(0.05 + (0.75 * i) / MAX_STEPS, `ramp: ${rate.toFixed(0)} req/s`);
-      const s = await step(fx.server, next, rate, STEP_SECONDS);
-      steps.push(s);
-      if (!served(s.result)) break;
+      steps.push(await step(fx.server, next, rate, STEP_SECONDS));
     }
     const good = steps.filter((s) => served(s.result));
     const knee = good[good.length - 1];
     const saturatedAt = steps.find((s) => !served(s.result));
     if (!saturatedAt) console.log(`never saturated up to ${steps[steps.length - 1]!.rate.toFixed(0)} req/s (BENCH_STRESS_MAX_STEPS ${MAX_STEPS}): raise it or BENCH_STRESS_START`);
-    const kneeRate = knee?.rate ?? START;
+    if (!knee) throw new Error(`stress: not even ${steps[0]!.rate.toFixed(0)} req/s was served in full (${steps[0]!.result.goodput.toFixed(0)} 2xx/s): the machine is too loaded to find a knee`);
+    const kneeRate = knee.rate;
     ctx.progress(0.85, `past the knee: ${(2 * kneeRate).toFixed(0)} req/s`);
     // Past the knee: twice its rate, for two steps' time.
     const past = await step(fx.server, next, 2 * kneeRate, 2 * STEP_SECONDS);
     const p = past.result.all;
-    const rssAtKnee = knee?.rssMb ?? steps[0]!.rssMb;
+    const rssAtKnee = knee.rssMb;
     const timeouts = steps.reduce((n, s) => n + s.result.all.timeouts, 0) + p.timeouts;
     const failures = steps.reduce((n, s) => n + s.result.all.failures, 0) + p.failures;
     const figures: Record<string, Figure> = {
       knee_rate: Math.round(kneeRate),
-      knee_goodput: Math.round(knee?.result.goodput ?? 0),
-      knee_p99_ms: knee?.result.all.ok.p99 ?? Number.NaN,
+      knee_goodput: Math.round(knee.result.goodput),
+      knee_p99_ms: knee.result.all.ok.p99,
       saturated_at_rate: saturatedAt ? Math.round(saturatedAt.rate) : Number.NaN,
       past_rate: Math.round(2 * kneeRate),
       // Past the knee: goodput ÷ the knee's (kept near 1 by shedding; a collapse falls far below).
-      past_goodput_ratio: Number((past.result.goodput / Math.max(1, knee?.result.goodput ?? past.result.goodput)).toFixed(3)),
+      past_goodput_ratio: Number((past.result.goodput / Math.max(1, knee.result.goodput)).toFixed(3)),
       past_shed_share: Number((p.shed / Math.max(1, p.sent)).toFixed(3)),
       past_retry_after_share: p.shed === 0 ? 1 : Number((p.shedWithRetryAfter / p.shed).toFixed(3)),
       past_admitted_p50_ms: p.ok.p50,
