@@ -1,5 +1,7 @@
 // Named SQL for search: ranked full text over the weighted tsvector (GIN articles_search_idx) and
 // typo-tolerant title lookup by trigram similarity (GIN articles_title_trgm_idx).
+// FROM articles_published (migration 0073): under row-level security on articles, @@ and % (not
+// leakproof) could not use their GIN indexes.
 import { sql, type NamedQuery } from '../../db/sql.ts';
 
 // websearch_to_tsquery accepts what people type ("quoted phrases", -exclusions, or). ts_headline
@@ -11,7 +13,7 @@ const fullText = (name: string, filter: string): NamedQuery => sql(
   name,
   `WITH hits AS (
      SELECT a.id, a.title, a.slug, a.body, a.published_at, ts_rank_cd(a.search, q) AS rank, q
-     FROM articles a, websearch_to_tsquery('english', $1) AS q
+     FROM articles_published a, websearch_to_tsquery('english', $1) AS q
      WHERE a.search @@ q AND a.status = 'published'${filter}
      ORDER BY rank DESC, a.id DESC
      LIMIT $2 OFFSET $3
@@ -31,7 +33,7 @@ export const searchRanked = sql(
      SELECT a.id, a.title, a.slug, a.body, a.published_at, t.rank, t.q
      FROM (SELECT s.id, s.rank, q
            FROM websearch_to_tsquery('english', $1) AS q, pgpress_search_top(q, $2::int + $3::int, $4::jsonb, $5::text) AS s) t
-     JOIN articles a ON a.id = t.id
+     JOIN articles_published a ON a.id = t.id
      ORDER BY t.rank DESC, t.id DESC
      LIMIT $2 OFFSET $3
    )
@@ -54,7 +56,7 @@ export const searchArticlesByLang = fullText('search.fullText.lang', " AND (a.me
 export const similarTitles = sql(
   'search.similarTitles',
   `SELECT id, title, slug, similarity(title, $1) AS score
-   FROM articles
+   FROM articles_published
    WHERE title % $1 AND status = 'published'
    ORDER BY score DESC, id DESC
    LIMIT $2`,
