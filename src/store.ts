@@ -10,7 +10,8 @@ import type { RedisClient } from './cache/l2.ts';
 import { tags } from './cache/types.ts';
 import { articleWriteTags, cachedReads } from './content/cachedReads.ts';
 import { migrationCurrency, readMigrations, type MigrationCurrency, type MigrationFile } from './migrate/index.ts';
-import { createUser, getUser, updateUser, type NewUser, type User, type UserProfilePatch } from './content/users/repository.ts';
+import { createUser, getSealedUser, openUser, updateUser, type NewUser, type User, type UserProfilePatch } from './content/users/repository.ts';
+import { resolveKeyRing, type KeyRing } from './security/keyRing.ts';
 import {
   archive, createArticle, getArticle, getArticleBySlug, publish, updateArticleFields, type Article, type ArticleCheck, type ArticlePatch, type NewArticle,
 } from './content/articles/repository.ts';
@@ -137,6 +138,10 @@ export interface StoreOptions {
   eventsRetentionMonths?: number;
   /** Cache the content reads (article, feed, search, analytics, user): L1 in memory, L2 in `redis` when given. */
   cache?: StoreCacheOptions;
+  /** The personal data key ring (users.email); unset: the data folder's generated keys (see keyRing.ts). */
+  keys?: KeyRing;
+  /** Where generated keys live when `keys` is unset (default .pgpress, as PGPRESS_DATA_DIR). */
+  dataDir?: string;
 }
 
 /** The query cache's settings; the store opens its pub/sub connection from `redis` and closes it. */
@@ -183,14 +188,18 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     ...(ctx?.session?.token === undefined ? {} : { token: ctx.session.token }),
     ...(ctx?.deadline === undefined ? {} : { deadline: ctx.deadline }),
   });
+  // Resolved on first use: a store that never touches users creates no key files.
+  let ring = opts.keys;
+  const keys = (): KeyRing => (ring ??= resolveKeyRing({ keys: undefined, blindIndexKey: undefined }, opts.dataDir ?? '.pgpress'));
   const ingest: EventIngestOptions = opts.eventsRetentionMonths === undefined ? {} : { retentionMonths: opts.eventsRetentionMonths };
   return {
     cluster,
     cache,
     users: {
-      create: (input, ctx) => write(ctx, (q) => createUser(q, input)),
-      get: (id, ctx) => (cached ? cached.user(id, rc(ctx)) : getUser(reader(ctx), id)),
-      update: (id, patch, ctx) => write(ctx ?? { actorId: id }, (q) => updateUser(q, id, patch), (u) => [tags.user(u.id)]),
+      create: (input, ctx) => write(ctx, (q) => createUser(q, keys(), input)),
+      // The cache holds the email sealed: it is opened here, after the cache, never stored open.
+      get: async (id, ctx) => openUser(keys(), await (cached ? cached.user(id, rc(ctx)) : getSealedUser(reader(ctx), id))),
+      update: (id, patch, ctx) => write(ctx ?? { actorId: id }, (q) => updateUser(q, keys(), id, patch), (u) => [tags.user(u.id)]),
     },
     articles: {
       create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createArticle(q, input), articleWriteTags),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PgpressError } from '../errors/index.ts';
 import { PACKAGE_MIGRATIONS_DIR } from './packagePaths.ts';
 import { parseHostList, parsePatroniUrls } from '../db/topologyUrl.ts';
+import { parseBlindIndexKey, parseEncryptionKeys } from '../security/keyRing.ts';
 
 const postgresUrl = z
   .string()
@@ -33,6 +34,14 @@ const intIn = (min: number, max: number) =>
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { errorMap: () => ({ message: 'must be true or false' }) })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+function checkKey(parse: () => unknown, ctx: z.RefinementCtx): void {
+  try {
+    parse();
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+  }
+}
 
 /** The schema: environment variable name → parser, with its default. */
 export const settingsSchema = z.object({
@@ -102,6 +111,9 @@ export const settingsSchema = z.object({
   CACHE_CHANGES_RETENTION_MS: intIn(60_000, 604_800_000).default(900_000),
   SHUTDOWN_GRACE_MS: intIn(0, 600_000).default(10_000),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Personal data keys: id:base64key,… (the first seals new values) and the blind index's key (unset: generated into PGPRESS_DATA_DIR).
+  ENCRYPTION_KEYS: z.string().superRefine((s, ctx) => checkKey(() => parseEncryptionKeys(s), ctx)).optional(),
+  BLIND_INDEX_KEY: z.string().superRefine((s, ctx) => checkKey(() => parseBlindIndexKey(s), ctx)).optional(),
   BODY_LIMIT_BYTES: intIn(1024, 104_857_600).default(1_048_576),
   RATE_LIMIT_MAX: intIn(0, 1_000_000).default(600),
   RATE_LIMIT_WINDOW_MS: intIn(1000, 3_600_000).default(60_000),
@@ -197,6 +209,8 @@ export interface Settings {
   readonly shutdownGraceMs: number;
   /** HS256 secret for bearer tokens; unset → generated once under dataDir (see http/jwtSecret.ts). */
   readonly jwtSecret: string | undefined;
+  /** ENCRYPTION_KEYS and BLIND_INDEX_KEY as given (hidden from printing); unset → generated under dataDir (security/keyRing.ts). */
+  readonly encryption: { readonly keys: string | undefined; readonly blindIndexKey: string | undefined };
   readonly http: {
     readonly bodyLimit: number;
     /** Requests per client per window; 0 turns rate limiting off. */
@@ -266,7 +280,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (!result.success) {
     const problems = result.error.issues.map((i) => {
       const name = String(i.path[0]);
-      const shown = /URLS?$/.test(name) ? (input[name] ?? '').split(',').map(redactUrl).join(',') : /SECRET|TOKEN/.test(name) ? '<hidden>' : JSON.stringify(input[name]);
+      const shown = /URLS?$/.test(name) ? (input[name] ?? '').split(',').map(redactUrl).join(',') : /SECRET|TOKEN|KEY/.test(name) ? '<hidden>' : JSON.stringify(input[name]);
       return `${name}=${shown}: ${i.message}`;
     });
     throw new PgpressError('PGP_CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -318,6 +332,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     }),
     shutdownGraceMs: p.SHUTDOWN_GRACE_MS,
     jwtSecret: p.JWT_SECRET,
+    encryption: Object.freeze(secret(secret({ keys: p.ENCRYPTION_KEYS, blindIndexKey: p.BLIND_INDEX_KEY }, 'keys'), 'blindIndexKey')),
     http: Object.freeze({
       bodyLimit: p.BODY_LIMIT_BYTES,
       rateLimitMax: p.RATE_LIMIT_MAX,

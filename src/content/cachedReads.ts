@@ -8,7 +8,7 @@ import { feedPage, type FeedOptions, type FeedPage } from './feed/repository.ts'
 import type { ContentFilter } from './feed/filter.ts';
 import { findSimilarTitles, search, type SearchHit, type TitleMatch } from './search/repository.ts';
 import { getArticleStats, getUserStats, topArticles, type ArticleStats, type UserStats } from './analytics/repository.ts';
-import { getUser, type User } from './users/repository.ts';
+import { getSealedUser, type SealedUser } from './users/repository.ts';
 
 /** A read's caller: its read-your-writes token and deadline. */
 export interface CachedReadContext {
@@ -29,7 +29,7 @@ export interface CachedReads {
   articleStats(id: number, ctx: CachedReadContext): Promise<ArticleStats>;
   userStats(id: number, ctx: CachedReadContext): Promise<UserStats>;
   top(window: '7d' | '30d' | 'all' | undefined, limit: number | undefined, ctx: CachedReadContext): Promise<ArticleStats[]>;
-  user(id: number, ctx: CachedReadContext): Promise<User>;
+  user(id: number, ctx: CachedReadContext): Promise<SealedUser>;
 }
 
 /**
@@ -67,7 +67,7 @@ export function cachedReads(cache: QueryCache, readerAt: ReaderAt): CachedReads 
     articleStats: (id, ctx) => read('analytics', `as:${id}`, ctx, (q) => getArticleStats(q, id), (s) => [tags.analytics, tags.article(s.articleId)], published),
     userStats: (id, ctx) => read('analytics', `us:${id}`, ctx, (q) => getUserStats(q, id), () => [tags.analytics, tags.user(id)]),
     top: (w, limit, ctx) => read('analytics', `top:${w ?? '7d'}:${limit ?? 10}`, ctx, (q) => topArticles(q, w, limit), () => [tags.analytics]),
-    user: (id, ctx) => read('user', `u:${id}`, ctx, (q) => getUser(q, id), () => [tags.user(id)]),
+    user: (id, ctx) => read('user', `u:${id}`, ctx, (q) => getSealedUser(q, id), () => [tags.user(id)]),
   };
 }
 

@@ -27,6 +27,8 @@ export const ERROR_CATALOGUE = {
   PGP_SERVICE_MISSING: { status: 500, summary: 'A service the command needs is not running; the message says what to start.' },
   PGP_BACKUP_FAILED: { status: 500, summary: 'A backup could not be taken (archiving not set up, server not on this machine, copy failed); the message says which.' },
   PGP_BACKUP_CORRUPT: { status: 500, summary: 'A backup failed verification: the message names the changed, truncated or missing files, or the table whose figures differ.' },
+  PGP_ENCRYPTION_KEY_MISSING: { status: 500, summary: 'A personal field is sealed under a key id that ENCRYPTION_KEYS no longer holds; add that key back to the ring.' },
+  PGP_DECRYPTION_FAILED: { status: 500, summary: 'A personal field does not open: the key under its id differs from the one that sealed it, or the stored bytes were changed or moved.' },
   PGP_RESTORE_FAILED: { status: 500, summary: 'A restore could not build or start the cluster; the message has the server log tail.' },
   PGP_TOOL_MISSING: { status: 500, summary: 'A PostgreSQL client program (pg_dump, pg_restore, pg_ctl) is not installed; the message has the install command.' },
   PGP_INTERNAL: { status: 500, summary: 'An unexpected failure; the log has the details under the request id.' },

@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.ts';
 import { createStore, type Store } from '../store.ts';
 import type { RedisClient as Redis } from '../cache/l2.ts';
 import { resolveJwtSecret } from '../security/jwtSecret.ts';
+import { resolveKeyRing } from '../security/keyRing.ts';
 import { tokenService } from '../security/tokens.ts';
 import { buildApp } from './app.ts';
 import { connectRedis } from './redisClient.ts';
@@ -80,6 +81,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     const namespace = enabled && redis ? (settings.cache.namespace ?? (await databaseNamespace(primaryUrl))) : undefined;
     store = await createStore({
       url, replicaUrls: settings.replicaUrls, pool: { ...settings.pool, ...nodes }, migrationsDir: dir, eventsRetentionMonths: settings.maintenance.eventsRetentionMonths,
+      keys: resolveKeyRing(settings.encryption, settings.dataDir),
       ...(enabled ? { cache: { l1MaxBytes, ttls: ttlsFrom(contentTtlMs, listTtlMs), log: logger, ...(redis ? { redis, namespace } : {}) } } : {}),
     });
     await warnOfPrivilegedAppRole(store.cluster, logger);

@@ -1,8 +1,13 @@
-// Users: create, read and update the profile.
+// Users: create, read and update the profile. The email is sealed (AES-256-GCM) before it leaves
+// the process and opened after it comes back; the database, its dumps, WAL and the cache hold
+// only the ciphertext and the blind index.
 import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
+import { emailIndex } from '../../security/blindIndex.ts';
+import { open, seal } from '../../security/crypto.ts';
+import type { KeyRing } from '../../security/keyRing.ts';
 import { toId } from '../ids.ts';
-import { insertUser, updateUserProfile, userById } from './queries.ts';
+import { insertUser, nextUserId, updateUserProfile, userById } from './queries.ts';
 
 /** A user as the API and library return it (email is private: only its owner sees it later). */
 export interface User {
@@ -15,6 +20,11 @@ export interface User {
   updatedAt: string;
 }
 
+/** A user as read and cached: the email still sealed (base64) — or in clear on a row `keys rotate` has not reached. */
+export interface SealedUser extends Omit<User, 'email'> {
+  email: { sealed: string; keyId: string } | { clear: string };
+}
+
 /** What it takes to create a user. */
 export interface NewUser {
   email: string;
@@ -25,7 +35,9 @@ export interface NewUser {
 
 interface UserRow {
   id: string;
-  email: string;
+  email: string | null;
+  email_ciphertext: Buffer | null;
+  email_key_id: string | null;
   username: string;
   display_name: string;
   bio: string;
@@ -33,10 +45,10 @@ interface UserRow {
   updated_at: Date;
 }
 
-function toUser(r: UserRow): User {
+function toSealedUser(r: UserRow): SealedUser {
   return {
     id: toId(r.id),
-    email: r.email,
+    email: r.email_ciphertext && r.email_key_id ? { sealed: r.email_ciphertext.toString('base64'), keyId: r.email_key_id } : { clear: r.email ?? '' },
     username: r.username,
     displayName: r.display_name,
     bio: r.bio,
@@ -45,25 +57,33 @@ function toUser(r: UserRow): User {
   };
 }
 
-/** Creates a user; a taken email or username is PGP_CONFLICT. */
-export async function createUser(db: Queryable, input: NewUser): Promise<User> {
+/** Opens a sealed user's email. */
+export function openUser(ring: KeyRing, u: SealedUser): User {
+  const email = 'clear' in u.email ? u.email.clear : open(ring, 'users', 'email', u.id, { ciphertext: Buffer.from(u.email.sealed, 'base64'), keyId: u.email.keyId });
+  return { ...u, email };
+}
+
+/** Creates a user with the email sealed under the current key; a taken email or username is PGP_CONFLICT. */
+export async function createUser(db: Queryable, ring: KeyRing, input: NewUser): Promise<User> {
   try {
-    const { rows } = await db.query<UserRow>(insertUser, [input.email, input.username, input.displayName, input.bio ?? '']);
-    return toUser(rows[0]!);
+    const id = toId((await db.query<{ id: string }>(nextUserId, [])).rows[0]!.id);
+    const s = seal(ring, 'users', 'email', id, input.email);
+    const { rows } = await db.query<UserRow>(insertUser, [id, s.ciphertext, s.keyId, emailIndex(ring, input.email), input.username, input.displayName, input.bio ?? '']);
+    return openUser(ring, toSealedUser(rows[0]!));
   } catch (e) {
     if ((e as PgpressError).pg?.sqlstate === '23505') {
-      const what = (e as PgpressError).pg?.constraint === 'users_email_key' ? 'email' : 'username';
+      const what = /email/.test((e as PgpressError).pg?.constraint ?? '') ? 'email' : 'username';
       throw new PgpressError('PGP_CONFLICT', `A user with this ${what} already exists.`, { cause: e, details: { field: what } });
     }
     throw e;
   }
 }
 
-/** Returns the user with this id, or throws PGP_NOT_FOUND. */
-export async function getUser(db: Queryable, id: number): Promise<User> {
+/** Returns the user with this id, email still sealed (what the cache may hold), or throws PGP_NOT_FOUND. */
+export async function getSealedUser(db: Queryable, id: number): Promise<SealedUser> {
   const { rows } = await db.query<UserRow>(userById, [id], { read: true });
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `User ${id} does not exist.`);
-  return toUser(rows[0]);
+  return toSealedUser(rows[0]);
 }
 
 /** The profile fields a user may change (email and username are identity: not here). */
@@ -73,8 +93,8 @@ export interface UserProfilePatch {
 }
 
 /** Updates a user's profile; an unknown id is PGP_NOT_FOUND. */
-export async function updateUser(db: Queryable, id: number, patch: UserProfilePatch): Promise<User> {
+export async function updateUser(db: Queryable, ring: KeyRing, id: number, patch: UserProfilePatch): Promise<User> {
   const { rows } = await db.query<UserRow>(updateUserProfile, [id, patch.displayName ?? null, patch.bio ?? null]);
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `User ${id} does not exist.`);
-  return toUser(rows[0]);
+  return openUser(ring, toSealedUser(rows[0]));
 }
