@@ -4,7 +4,7 @@ import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { PgpressError } from '../errors/index.ts';
-import { pgOwner } from './pgBinaries.ts';
+import { assertServerCanEnter, pgOwner } from './pgBinaries.ts';
 
 // Copy to a temp name, fsync, rename, fsync the folder: a crash leaves no half segment under its
 // real name. A segment already archived is accepted only if identical (PostgreSQL retries after a
@@ -72,6 +72,7 @@ export function prepareBackupDir(backupDir: string): void {
     chownSync(dir, owner.uid, owner.gid);
     chownSync(join(dir, 'wal'), owner.uid, owner.gid);
   }
+  assertServerCanEnter(join(dir, 'wal'), 'BACKUP_DIR, where the archive command writes WAL');
 }
 
 /** postgresql.conf settings that archive into BACKUP_DIR from a server's first start. */

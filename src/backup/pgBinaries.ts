@@ -1,6 +1,6 @@
 // The PostgreSQL programs backup and restore run: where they are, and running them as the OS user
 // `postgres` when pgpress runs as root (PostgreSQL refuses to run as root, and its files must be its own).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { createRequire } from 'node:module';
@@ -97,4 +97,15 @@ export function runProgram(program: string, args: string[], opts: { asOwner?: bo
       else reject(new Error(`${program.split('/').pop()} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${output.trim()}`));
     });
   });
+}
+
+/** Throws PGP_BACKUP_FAILED when the server's OS user (pgpress runs as root) cannot enter dir. */
+export function assertServerCanEnter(dir: string, what: string): void {
+  const owner = pgOwner();
+  if (!owner) return;
+  // `cd` as that user: every ancestor must be traversable.
+  const r = spawnSync('sh', ['-c', 'cd "$1"', 'sh', dir], { uid: owner.uid, gid: owner.gid, stdio: 'ignore' });
+  if (r.status !== 0) {
+    throw new PgpressError('PGP_BACKUP_FAILED', `The postgres OS user cannot enter ${dir} (${what}); PostgreSQL runs as that user. Choose a folder it can reach, for example under /var/lib/pgpress.`);
+  }
 }

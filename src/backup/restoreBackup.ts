@@ -1,13 +1,13 @@
 // Point-in-time restore: the newest base backup before the target, its files checked against the
 // manifest while they are copied, archived WAL replayed up to the target, then the server promoted.
 import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { isPgpressError, PgpressError } from '../errors/index.ts';
 import { restoreCommand } from './archiving.ts';
 import { copyHashed, makeDirs, syncFileSystem } from './copyDataDir.ts';
 import { baseDir, pickBackup, type Manifest } from './manifest.ts';
-import { findProgram, pgOwner, runProgram } from './pgBinaries.ts';
+import { assertServerCanEnter, findProgram, pgOwner, runProgram } from './pgBinaries.ts';
 
 /** Where to restore and to what moment. */
 export interface RestoreOptions {
@@ -107,6 +107,13 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoredServe
     throw new PgpressError('PGP_RESTORE_FAILED', `The restore target ${target} is not empty; give a new or empty folder.`);
   }
   mkdirSync(target, { recursive: true, mode: 0o700 });
+  try {
+    // The target itself becomes the server's (chowned below); its parents must let that user through.
+    assertServerCanEnter(dirname(target), 'the folder of the restore target');
+  } catch (e) {
+    rmSync(target, { recursive: true, force: true });
+    throw new PgpressError('PGP_RESTORE_FAILED', (e as Error).message);
+  }
   const bad = await copyBackup(backupDir, m, target);
   syncFileSystem(target);
   if (bad.length > 0) {

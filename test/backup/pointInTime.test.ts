@@ -2,12 +2,13 @@
 // come back, rows committed after T do not; 'latest' replays everything archived.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, chownSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { pgOwner } from '../../src/backup/pgBinaries.ts';
 import { archiveSettings, restoreBackup, takeBackup, waitForArchived, type RestoredServer } from '../../src/backup/index.ts';
+import { isPgpressError } from '../../src/errors/index.ts';
 import { freePort } from '../harness/freePort.ts';
 import { startCluster, type TestCluster } from '../harness/pgCluster.ts';
 
@@ -65,4 +66,12 @@ test('restore to T keeps every row committed before T and none after; latest kee
   restored.push(latest);
   assert.equal((await ids(latest.url)).length, 200, 'latest replays every archived commit');
   await latest.stop();
+
+  // As root, PostgreSQL runs as the postgres OS user: a target it cannot reach is refused up front.
+  if (owner) {
+    const closed = join(work, 'closed');
+    mkdirSync(closed, { mode: 0o700 });
+    await assert.rejects(restoreBackup({ backupDir, to: 'latest', targetDir: join(closed, 'x'), port: await freePort() }),
+      (e) => isPgpressError(e) && e.code === 'PGP_RESTORE_FAILED' && e.message.includes(`cannot enter ${closed}`));
+  }
 });
