@@ -1,7 +1,11 @@
 // PgBouncer for the tests that need it: found where Debian installs it, installed with apt-get
 // when the test command runs as root, otherwise named in one command to run.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs, { existsSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import pathMod from 'node:path';
+import { freePort } from './freePort.ts';
 
 /** Where Debian's package puts the binary, then anywhere on PATH. */
 const CANDIDATES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'];
@@ -46,4 +50,71 @@ export function ensurePgbouncer(): string {
   const path = findPgbouncer();
   if (!installed || path === undefined) throw new Error(`Installing PgBouncer failed (see apt-get's output above). Run: ${INSTALL_COMMAND}`);
   return path;
+}
+
+/** A running PgBouncer: its port, and stop() (SIGTERM, then the folder removed). */
+export interface RunningPgbouncer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts PgBouncer on a free port in front of 127.0.0.1:pgPort (every database), trust auth for
+ * `users`, in `poolMode` with `poolSize` server connections per database/user pair. Run as the
+ * postgres OS user when the tests run as root (PgBouncer refuses root).
+ */
+export async function startPgbouncer(opts: { pgPort: number; users: readonly string[]; poolMode?: 'transaction' | 'session'; poolSize?: number }): Promise<RunningPgbouncer> {
+  const binary = ensurePgbouncer();
+  const dir = fs.mkdtempSync(pathMod.join(os.tmpdir(), 'pgpress-pgbouncer-'));
+  const port = await freePort();
+  const asRoot = process.getuid?.() === 0;
+  const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  const uid = asRoot ? id('-u') : undefined;
+  const gid = asRoot ? id('-g') : undefined;
+  const log = pathMod.join(dir, 'pgbouncer.log');
+  fs.writeFileSync(pathMod.join(dir, 'userlist.txt'), opts.users.map((u) => `"${u}" ""\n`).join(''));
+  fs.writeFileSync(
+    pathMod.join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `* = host=127.0.0.1 port=${opts.pgPort}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${pathMod.join(dir, 'userlist.txt')}`,
+      `pool_mode = ${opts.poolMode ?? 'transaction'}`,
+      `default_pool_size = ${opts.poolSize ?? 1}`,
+      'max_client_conn = 50',
+      // node-postgres sends statement_timeout as a startup parameter; PgBouncer cannot pass it on.
+      'ignore_startup_parameters = extra_float_digits,statement_timeout',
+      `logfile = ${log}`,
+      '',
+    ].join('\n'),
+  );
+  if (uid !== undefined && gid !== undefined) for (const f of ['', 'userlist.txt', 'pgbouncer.ini']) fs.chownSync(pathMod.join(dir, f), uid, gid);
+  const child = spawn(binary, [pathMod.join(dir, 'pgbouncer.ini')], { stdio: 'ignore', uid, gid });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.end(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) return { port, stop };
+    if (Date.now() > end || child.exitCode !== null) {
+      const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '(no log)';
+      await stop();
+      throw new Error(`pgbouncer did not start:\n${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
