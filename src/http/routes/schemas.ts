@@ -1,11 +1,12 @@
-// JSON schemas shared by the routes: every input bounded, unknown fields rejected.
+// JSON schemas shared by the routes: every input bounded, unknown fields rejected, and an example
+// for each (/docs shows them; test/security/examples.test.ts sends them against seeded ids).
 
 /** A row id in a URL: a positive integer within JavaScript's safe range. */
 export const idParams = {
   type: 'object',
   required: ['id'],
   additionalProperties: false,
-  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } },
+  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', examples: ['1'] } },
 } as const;
 
 export const userBody = {
@@ -18,6 +19,7 @@ export const userBody = {
     displayName: { type: 'string', minLength: 1, maxLength: 100 },
     bio: { type: 'string', maxLength: 2000 },
   },
+  examples: [{ email: 'ada@example.com', username: 'ada_lovelace', displayName: 'Ada Lovelace', bio: 'Writes about databases.' }],
 } as const;
 
 export const user = {
@@ -47,6 +49,7 @@ export const articleBody = {
     tags: { type: 'array', maxItems: 20, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 50 } },
     metadata: { type: 'object', maxProperties: 50 },
   },
+  examples: [{ authorId: 1, title: 'Indexes in PostgreSQL', body: 'B-tree, GIN and GiST, and when each helps.', slug: 'indexes-in-postgresql', status: 'draft', tags: ['postgres'], metadata: { series: 'intro', lang: 'en' } }],
 } as const;
 
 export const article = {
@@ -85,6 +88,7 @@ export const versionBody = {
   required: ['version'],
   additionalProperties: false,
   properties: { version },
+  examples: [{ version: 1 }],
 } as const;
 
 export const articlePatchBody = {
@@ -100,6 +104,7 @@ export const articlePatchBody = {
     tags: articleBody.properties.tags,
     metadata: articleBody.properties.metadata,
   },
+  examples: [{ version: 1, title: 'Hello, PostgreSQL', body: 'A first look at tables and indexes.', slug: 'hello-postgres', tags: ['postgres'], metadata: { series: 'intro', lang: 'en' } }],
 } as const;
 
 export const userPatchBody = {
@@ -107,29 +112,31 @@ export const userPatchBody = {
   additionalProperties: false,
   minProperties: 1,
   properties: { displayName: userBody.properties.displayName, bio: userBody.properties.bio },
+  examples: [{ displayName: 'Ada L.', bio: 'Writes about databases and engines.' }],
 } as const;
 
 export const slugParams = {
   type: 'object',
   required: ['slug'],
   additionalProperties: false,
-  properties: { slug: { type: 'string', maxLength: 200, pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' } },
+  properties: { slug: { type: 'string', maxLength: 200, pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', examples: ['hello-postgres'] } },
 } as const;
 
 /** `?meta=`: JSON text of an object the article's metadata must contain (parsed and checked by
  *  parseMetaFilter: bad JSON or a non-object is PGP_VALIDATION naming `meta`). */
-const metaParam = { type: 'string', minLength: 2, maxLength: 1000, pattern: '^\\s*\\{', description: 'JSON object the metadata must contain (metadata @> meta), e.g. {"series":"x"}' } as const;
+const metaParam = { type: 'string', minLength: 2, maxLength: 1000, pattern: '^\\s*\\{', description: 'JSON object the metadata must contain (metadata @> meta), e.g. {"series":"x"}', examples: ['{"series":"intro"}'] } as const;
 /** `?lang=`: a language tag compared with metadata.lang. */
-const langParam = { type: 'string', maxLength: 35, pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$', description: 'Language tag compared with metadata.lang, e.g. en' } as const;
+const langParam = { type: 'string', maxLength: 35, pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$', description: 'Language tag compared with metadata.lang, e.g. en', examples: ['en'] } as const;
 
 export const feedQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: digits,
-    cursor: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' },
-    tag: { type: 'string', minLength: 1, maxLength: 50 },
-    author: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' },
+    limit: { ...digits, examples: ['20'] },
+    // A cursor as the feed hands them out: base64url of [microseconds since the epoch, id].
+    cursor: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', examples: ['WyIxNzY3MjI1NjAwMDAwMDAwIiwiMSJd'] },
+    tag: { type: 'string', minLength: 1, maxLength: 50, examples: ['postgres'] },
+    author: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', examples: ['1'] },
     meta: metaParam,
     lang: langParam,
   },
@@ -155,7 +162,7 @@ export const searchQuery = {
   type: 'object',
   required: ['q'],
   additionalProperties: false,
-  properties: { q: { type: 'string', minLength: 1, maxLength: 500 }, limit: digits, page: digits, meta: metaParam, lang: langParam },
+  properties: { q: { type: 'string', minLength: 1, maxLength: 500, examples: ['postgres'] }, limit: { ...digits, examples: ['10'] }, page: { ...digits, examples: ['1'] }, meta: metaParam, lang: langParam },
 } as const;
 
 export const searchPageSchema = {
@@ -208,12 +215,13 @@ export const commentBody = {
     body: { type: 'string', minLength: 1, maxLength: 10_000 },
     parentId: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
   },
+  examples: [{ body: 'Thanks, this helped.', parentId: 1 }],
 } as const;
 
 export const commentsQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { after: { type: 'string', pattern: '^[0-9]{1,15}$' }, limit: digits },
+  properties: { after: { type: 'string', pattern: '^[0-9]{1,15}$', examples: ['0'] }, limit: { ...digits, examples: ['50'] } },
 } as const;
 
 const eventItem = {
@@ -231,12 +239,13 @@ const eventItem = {
 /** Largest batch accepted over HTTP (the library takes up to 10,000). */
 export const MAX_HTTP_EVENT_BATCH = 1000;
 
-export const eventBody = eventItem;
+export const eventBody = { ...eventItem, examples: [{ articleId: 1, kind: 'read_time', readMs: 42_000 }] } as const;
 export const eventBatchBody = {
   type: 'object',
   required: ['events'],
   additionalProperties: false,
   properties: { events: { type: 'array', minItems: 1, maxItems: MAX_HTTP_EVENT_BATCH, items: eventItem } },
+  examples: [{ events: [{ articleId: 1, kind: 'view' }, { articleId: 1, kind: 'like' }] }],
 } as const;
 
 export const articleStats = {
@@ -266,5 +275,5 @@ export const userStats = {
 export const topQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { window: { type: 'string', enum: ['7d', '30d', 'all'] }, limit: digits },
+  properties: { window: { type: 'string', enum: ['7d', '30d', 'all'], examples: ['7d'] }, limit: { ...digits, examples: ['10'] } },
 } as const;
