@@ -17,6 +17,7 @@ import { restoreCommand } from './restore.ts';
 import { dumpCommands } from './dump.ts';
 import { benchCommand } from './bench.ts';
 import { auditCommand } from './audit.ts';
+import { keysCommand } from './keys.ts';
 
 // A reader that stops early (`pgpress migrate status | head`) closes the pipe. The command still
 // finishes its work — a migration is not cut short by its output — and keeps its exit code; what
@@ -52,6 +53,7 @@ restoreCommand(program, loadSettings);
 dumpCommands(program, loadSettings);
 benchCommand(program, loadSettings);
 auditCommand(program, loadSettings);
+keysCommand(program, loadSettings);
 program
   .command('doctor')
   .description('check the database and the migrations, print the health figures /metrics serves, and what is wrong')

@@ -42,6 +42,6 @@ export const rotationWrite = sql(
 
 export const rotationRemaining = sql(
   'users.rotationRemaining',
-  `SELECT count(*)::bigint AS clear, count(*) FILTER (WHERE email IS NULL)::bigint AS other_key
+  `SELECT count(*) FILTER (WHERE email IS NOT NULL)::bigint AS clear, count(*) FILTER (WHERE email IS NULL)::bigint AS other_key
    FROM users WHERE email IS NOT NULL OR email_key_id IS DISTINCT FROM $1`,
 );
