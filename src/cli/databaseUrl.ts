@@ -4,6 +4,7 @@
 import type { Settings } from '../config/settings.ts';
 import { attachEmbedded } from '../db/embeddedAttach.ts';
 import { startEmbedded } from '../db/embeddedServer.ts';
+import { resolvePrimaryUrl } from '../db/topology.ts';
 import { isPgpressError } from '../errors/index.ts';
 
 /** Who a command connects as: the application role (what serve does), the owner (maintenance:
@@ -22,7 +23,10 @@ export interface CommandDatabase {
 /** Returns the database for a command run as role (default the migrator: what every command used before roles). */
 export async function databaseUrlFor(s: Settings, role: CommandRole = 'migrator'): Promise<CommandDatabase> {
   if (role !== 'app' && s.migrationDatabaseUrl !== undefined) {
-    return { url: s.migrationDatabaseUrl, source: s.migrationDatabaseUrl === s.databaseUrl ? 'DATABASE_URL' : 'MIGRATION_DATABASE_URL', release: async () => undefined };
+    // Migrations, maintenance and backups work on one server: a multi-host URL (or PATRONI_URLS)
+    // resolves to the node that is primary now, as serve's migrate-on-start does.
+    const url = await resolvePrimaryUrl(s.migrationDatabaseUrl, s.patroniUrls);
+    return { url, source: s.migrationDatabaseUrl === s.databaseUrl ? 'DATABASE_URL' : 'MIGRATION_DATABASE_URL', release: async () => undefined };
   }
   if (s.databaseUrl !== undefined) return { url: s.databaseUrl, source: 'DATABASE_URL', release: async () => undefined };
   const pick = (u: { url: string; ownerUrl: string; adminUrl: string }): string => (role === 'app' ? u.url : role === 'owner' ? u.ownerUrl : u.adminUrl);

@@ -3,6 +3,7 @@
 // pointing at a standby) is a definite, retryable 503, and after a promotion writes follow.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Registry } from 'prom-client';
 import { Cluster } from '../../src/db/cluster.ts';
 import { sql } from '../../src/db/sql.ts';
@@ -52,6 +53,15 @@ test('a write sent to a standby meets 25006: retried, then a definite 503 PGP_DB
   assert.ok(Date.now() - t0 < 10_000);
   assert.deepEqual(await pgc.primary.query('SELECT id FROM items WHERE id = 2'), [], 'nothing was written');
 });
+
+test('CLI commands on a multi-host URL work on the node that is primary (standby listed first)', () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: multi(), PGPRESS_DATA_DIR: '/nonexistent-pgpress-cli-mh' };
+  delete env.MIGRATION_DATABASE_URL;
+  const run = spawnSync(process.execPath, ['bin/pgpress.js', 'migrate', 'status'], { env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run.status, 0, `migrate status exited ${run.status}: ${run.stderr}`);
+  assert.match(run.stdout, /pending/, 'lists the migrations the primary has not applied');
+});
+
 
 test('after a promotion (old primary stopped) the monitor finds the new primary before any write, and writes follow', async () => {
   const c = cluster(multi());
