@@ -92,7 +92,7 @@ export function reportHtml(title: string, scenarios: readonly ReportScenario[]):
 body { font: 14px/1.4 system-ui, sans-serif; margin: 16px 24px; color: #222; background: #fff; }
 h1 { font-size: 20px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
 .muted { color: #666; } .charts { display: grid; grid-template-columns: 620px 620px; gap: 8px; }
-table.figures { border-collapse: collapse; font-size: 12px; margin: 8px 0; columns: 3; }
+table.figures { border-collapse: collapse; font-size: 12px; margin: 8px 0; }
 table.figures th { text-align: left; font-weight: normal; color: #555; padding: 1px 12px 1px 0; }
 table.figures td { font-family: ui-monospace, monospace; padding: 1px 24px 1px 0; }
 </style></head>
