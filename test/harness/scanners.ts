@@ -1,6 +1,7 @@
 // The security scanners' shared ground: requests built from the examples of /docs/json, the rows
 // those examples name (id 1 everywhere, slug hello-postgres), and the Debian tools sqlmap and wapiti.
 import assert from 'node:assert/strict';
+import { MATVIEWS } from '../../src/ops/matviews.ts';
 import type { Store } from '../../src/store.ts';
 import type { DebianTool } from './debianTool.ts';
 
@@ -75,10 +76,13 @@ export function withQuery(path: string, query: Record<string, string>): string {
 
 /** Creates the rows the examples name on a fresh database: user 1, published article 1
  *  (slug hello-postgres, tag postgres, metadata {series: intro, lang: en}) and its comment 1. */
-export async function seedExampleRows(store: Store): Promise<void> {
+export async function seedExampleRows(store: Store, owner: Store): Promise<void> {
   const ada = await store.users.create({ email: 'example-1@example.com', username: 'example_one', displayName: 'Example One' });
   const ctx = { actorId: ada.id, role: 'author' };
   const a = await store.articles.create({ authorId: ada.id, title: 'Hello, PostgreSQL', slug: 'hello-postgres', body: 'A first look at postgres tables and indexes.', status: 'published', tags: ['postgres'], metadata: { series: 'intro', lang: 'en' } }, ctx);
   const c = await store.comments.create({ articleId: a.id, authorId: ada.id, body: 'First!' }, ctx);
   assert.deepEqual([ada.id, a.id, c.id], [1, 1, 1], 'the examples name id 1: seed them on a database with no users, articles or comments yet');
+  await store.events.record({ articleId: a.id, userId: ada.id, kind: 'view' }, ctx);
+  // The analytics routes read materialized views: refreshed (as their owner) so id 1 has stats.
+  for (const view of MATVIEWS) await owner.analytics.refresh(view, { force: true });
 }

@@ -6,8 +6,8 @@ import { testApp } from '../harness/testApp.ts';
 import { exampleRequests, seedExampleRows, withQuery, type OpenApiDoc } from '../harness/scanners.ts';
 
 test('each operation\'s example request is accepted by validation (never 400) and served (no 5xx)', async () => {
-  const { app, store, bearer } = await testApp();
-  await seedExampleRows(store);
+  const { app, store, owner, bearer } = await testApp();
+  await seedExampleRows(store, owner);
   const doc = (await app.inject('/docs/json')).json() as OpenApiDoc;
   const requests = exampleRequests(doc);
   assert.ok(requests.length >= 18, `${requests.length} operations`);
