@@ -14,3 +14,5 @@ export { buildApp } from './http/app.ts';
 export { ERROR_CATALOGUE, PgpressError, isPgpressError, type ErrorCode } from './errors/index.ts';
 export type { Article, NewArticle, ArticleStatus } from './content/articles/repository.ts';
 export type { User, NewUser } from './content/users/repository.ts';
+export { KeyRing, resolveKeyRing } from './security/keyRing.ts';
+export { rotateUserEmailKeys, type RotateOptions, type RotateReport } from './content/users/rotateKeys.ts';

@@ -85,6 +85,10 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       ...(enabled ? { cache: { l1MaxBytes, ttls: ttlsFrom(contentTtlMs, listTtlMs), log: logger, ...(redis ? { redis, namespace } : {}) } } : {}),
     });
     await warnOfPrivilegedAppRole(store.cluster, logger);
+    // Generated keys belong to this data folder: another server on the same database could not open what this one seals.
+    if (settings.databaseUrl !== undefined && (settings.encryption.keys === undefined || settings.encryption.blindIndexKey === undefined)) {
+      logger.warn({ dataDir: settings.dataDir }, 'encryption keys: ENCRYPTION_KEYS or BLIND_INDEX_KEY unset, using the keys generated in the data folder; give every server of this database the same two settings (docs/security.md)');
+    }
     if (maintenanceUrl !== primaryUrl) {
       ownerCluster = new Cluster({ url: maintenanceUrl, ...settings.pool, max: 2, applicationName: 'pgpress-maintenance' });
     }
