@@ -26,6 +26,7 @@ import type { Settings } from './config/settings.ts';
 import { PACKAGE_MIGRATIONS_DIR } from './config/packagePaths.ts';
 import { PgpressError } from './errors/index.ts';
 import { hasRlsContext, rlsTxOptions } from './security/rlsContext.ts';
+import { oneStatementTx } from './db/pipelineWrite.ts';
 
 /** Readiness of the store: can it reach the database, is the schema current, how is each target? */
 export interface Readiness {
@@ -168,6 +169,13 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     if (cache && tagsOf) await cache.invalidate(tagsOf(r.value), 'write', r.lsn === '' ? undefined : r.lsn);
     return r.value;
   };
+  // A write of one statement (create an article, a comment): its transaction, context and commit
+  // LSN in one network round trip (src/db/pipelineWrite.ts), otherwise as write().
+  const writeOne = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>, tagsOf?: (v: T) => string[]): Promise<T> => {
+    const r = await oneStatementTx(cluster, { session: ctx?.session, deadlineMs: remainingMs(ctx?.deadline), ...rlsTxOptions(ctx) }, fn);
+    if (cache && tagsOf) await cache.invalidate(tagsOf(r.value), 'write', r.lsn === '' ? undefined : r.lsn);
+    return r.value;
+  };
   const reader = (ctx: ReadContext | undefined): Queryable => withDeadline(inSession(cluster, ctx?.session), ctx?.deadline);
   // Row-level security: a statement outside a transaction is anonymous (published rows only). A
   // caller with an actor reads in a transaction on the primary that SETs LOCAL its context.
@@ -202,7 +210,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       update: (id, patch, ctx) => write(ctx ?? { actorId: id }, (q) => updateUser(q, keys(), id, patch), (u) => [tags.user(u.id)]),
     },
     articles: {
-      create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createArticle(q, input), articleWriteTags),
+      create: (input, ctx) => writeOne(ctx ?? { actorId: input.authorId }, (q) => createArticle(q, input), articleWriteTags),
       get: (id, ctx) => orAsActor(ctx, () => (cached ? cached.article(id, rc(ctx)) : getArticle(reader(ctx), id)), (q) => getArticle(q, id)),
       getBySlug: (slug, ctx) => orAsActor(ctx, () => (cached ? cached.articleBySlug(slug, rc(ctx)) : getArticleBySlug(reader(ctx), slug)), (q) => getArticleBySlug(q, slug)),
       update: (id, v, patch, ctx) => write(ctx, (q) => updateArticleFields(q, id, v, patch, ctx?.check), articleWriteTags),
@@ -216,13 +224,13 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     },
     comments: {
       list: (articleId, o, ctx) => (hasRlsContext(ctx) ? asActor(ctx, (q) => listComments(q, articleId, o)) : listComments(reader(ctx), articleId, o)),
-      create: (input, ctx) => write(ctx ?? { actorId: input.authorId }, (q) => createComment(q, input, ctx?.check)),
+      create: (input, ctx) => (ctx?.check ? write : writeOne)(ctx ?? { actorId: input.authorId }, (q) => createComment(q, input, ctx?.check)),
       delete: (id, ctx) => write(ctx, (q) => deleteComment(q, id, ctx.actorId)),
     },
     events: {
       record: (e, o) => {
         const run = (q: Queryable): Promise<string> => recordEvent(q, e, { seesAll: o?.seesAll ?? false, ...ingest });
-        return hasRlsContext(o) ? asActor(o, run) : run(withDeadline(cluster, o?.deadline));
+        return hasRlsContext(o) ? oneStatementTx(cluster, { deadlineMs: remainingMs(o?.deadline), ...rlsTxOptions(o) }, run).then((r) => r.value) : run(withDeadline(cluster, o?.deadline));
       },
       recordBatch: (es, o) => {
         const run = (q: Queryable): Promise<number> => recordEvents(q, es, { seesAll: o?.seesAll ?? false, ...ingest });

@@ -23,7 +23,7 @@ import type { WorkKind } from './retryPolicy.ts';
 import { noteCommit } from './session.ts';
 import type { NamedQuery } from './sql.ts';
 import { StatementRunner } from './statement.ts';
-import { transactionAttempt } from './transaction.ts';
+import { statementTxAttempt, transactionAttempt } from './transaction.ts';
 
 export type { ClusterOptions } from './clusterOptions.ts';
 export type { LaneName } from './lane.ts';
@@ -149,6 +149,23 @@ export class Cluster implements Queryable {
     const deadline = this.deadlineOf(lane.name, opts.deadlineMs);
     const trace = this.leaks.trace(this.tx);
     const attempt = (): Promise<TxResult<T>> => transactionAttempt(this.runner, lane, fn, opts, deadline, trace);
+    const gate = this.topology ? this.topology.gate(() => this.primaryBreaker, deadline) : this.primaryBreaker;
+    const result = await this.retry.run('primary', gate, 'tx', deadline, this.topology ? this.topology.watch(attempt) : attempt);
+    noteCommit(opts.session, result.lsn);
+    this.monitor?.noteCommit(result.lsn);
+    return result;
+  }
+
+  /**
+   * One statement in its own transaction (BEGIN, the context of opts, the statement, COMMIT and
+   * its LSN) in one network round trip; the same retry and outcome rules as tx() (transaction.ts).
+   */
+  async txStatement<R extends pg.QueryResultRow = pg.QueryResultRow>(q: NamedQuery, params: readonly unknown[], opts: TxOptions = {}): Promise<TxResult<pg.QueryResult<R>>> {
+    if (this.closed) throw closedError();
+    const lane = this.lanes[opts.lane ?? 'default'];
+    const deadline = this.deadlineOf(lane.name, opts.deadlineMs);
+    const trace = this.leaks.trace(this.txStatement);
+    const attempt = (): Promise<TxResult<pg.QueryResult<R>>> => statementTxAttempt<R>(this.runner, lane, q, params, opts, deadline, trace);
     const gate = this.topology ? this.topology.gate(() => this.primaryBreaker, deadline) : this.primaryBreaker;
     const result = await this.retry.run('primary', gate, 'tx', deadline, this.topology ? this.topology.watch(attempt) : attempt);
     noteCommit(opts.session, result.lsn);

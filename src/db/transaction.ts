@@ -1,4 +1,5 @@
-// One attempt of a transaction on one primary connection: BEGIN (with its isolation), the actor
+// One attempt of a transaction on one primary connection (and, statementTxAttempt, of one statement
+// in its own transaction in one round trip): BEGIN (with its isolation), the actor
 // and a matching statement_timeout as SET LOCAL, the caller's function, then COMMIT and the
 // commit's WAL position in one round trip. COMMIT's command tag is checked: PostgreSQL answers
 // ROLLBACK for a transaction a failed statement aborted, and that is never reported as committed.
@@ -8,6 +9,7 @@ import { AttemptFailure } from './attempt.ts';
 import { mustDiscard } from './connectionRule.ts';
 import { deadlineGuard } from './deadlineGuard.ts';
 import type { CallerTrace, Lane } from './lane.ts';
+import { sendPipeline, type PipelineStep } from './pipeline.ts';
 import type { Queryable, TxOptions, TxResult } from './queryable.ts';
 import type { NamedQuery } from './sql.ts';
 import type { StatementRunner } from './statement.ts';
@@ -82,6 +84,66 @@ export async function transactionAttempt<T>(runner: StatementRunner, lane: Lane,
     guard.clear();
     lease.release(discard);
   }
+}
+
+/**
+ * One statement in its own transaction in ONE round trip: BEGIN, the context, the statement,
+ * COMMIT and the commit's LSN written as one pipelined message (pipeline.ts) — the same statements
+ * transactionAttempt sends in four round trips, so triggers (audit) and row-level security see the
+ * same SET LOCAL settings. The context is a small map of settings set in the same message
+ * (contextSteps: pgpress.actor_id, pgpress.role, and statement_timeout when the deadline is nearer
+ * than the lane's); a new setting is one more entry there. Stages: a server error on a step before
+ * COMMIT is 'during' (the server ran nothing after it: definite), one on COMMIT is 'commit' with a
+ * SQLSTATE (definite); any other failure once the message may have left (the socket, the deadline)
+ * is 'commit' without an answer: outcome unknown, as a lost COMMIT is in transactionAttempt.
+ */
+export async function statementTxAttempt<R extends pg.QueryResultRow>(runner: StatementRunner, lane: Lane, query: NamedQuery, params: readonly unknown[], opts: TxOptions, deadline: number, trace: CallerTrace): Promise<TxResult<pg.QueryResult<R>>> {
+  const lease = await runner.lease(lane, deadline, trace);
+  const client = lease.client;
+  const guard = deadlineGuard(lease, lane, deadline);
+  const steps: PipelineStep[] = [{ text: BEGIN[opts.isolation ?? 'read committed'], values: [] }, ...contextSteps(opts, guard.tight ? deadline : undefined)];
+  const at = steps.push({ text: query.text, values: params }) - 1;
+  const commitAt = steps.push({ text: 'COMMIT', values: [] }, { text: 'SELECT pg_current_wal_insert_lsn()::text AS lsn', values: [] }) - 2;
+  let discard = false;
+  // The step a server error (a SQLSTATE) came from; undefined: no answer, the outcome is unknown.
+  let failedStep: number | undefined;
+  try {
+    const out = await guard.run(sendPipeline(client, steps));
+    if (out.error !== undefined) {
+      if (out.failedStep !== undefined && out.failedStep <= commitAt) failedStep = out.failedStep;
+      throw out.error;
+    }
+    // An aborted transaction answers COMMIT with the tag ROLLBACK: nothing was written.
+    if (out.results[commitAt]?.command !== 'COMMIT') {
+      failedStep = at;
+      throw rolledBack(undefined);
+    }
+    return { value: out.results[at] as pg.QueryResult<R>, lsn: (out.results[commitAt + 1]?.rows[0] as { lsn?: string } | undefined)?.lsn ?? '' };
+  } catch (e) {
+    const expired = guard.expired || lease.expired;
+    discard = mustDiscard(expired, e);
+    if (!discard) {
+      try {
+        // After a server error the transaction is aborted (or ended, at COMMIT): ROLLBACK makes the connection clean either way.
+        await client.query('ROLLBACK');
+      } catch {
+        discard = true;
+      }
+    }
+    const stage = failedStep !== undefined && !expired && failedStep < commitAt ? 'during' : 'commit';
+    throw new AttemptFailure(stage, expired ? guard.expiredError() : e);
+  } finally {
+    guard.clear();
+    lease.release(discard);
+  }
+}
+
+/** The transaction's context as set_config(…, true) steps (SET LOCAL with bind parameters). */
+function contextSteps(opts: TxOptions, tightDeadline: number | undefined): PipelineStep[] {
+  const steps: PipelineStep[] = [];
+  if (opts.actorId !== undefined || opts.role !== undefined) steps.push({ text: SET_CONTEXT, values: [opts.actorId ?? '', opts.role ?? ''] });
+  if (tightDeadline !== undefined) steps.push({ text: SET_STATEMENT_TIMEOUT, values: [String(Math.max(1, tightDeadline - Date.now()))] });
+  return steps;
 }
 
 /** PGP_TX_ROLLED_BACK carrying the statement error fn swallowed (its SQLSTATE decides a retry). */

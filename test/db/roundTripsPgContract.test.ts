@@ -1,0 +1,51 @@
+// src/db/pipeline.ts reaches into node-postgres in one place: pg.Result, pg.utils.prepareValue,
+// pg.DatabaseError and the Connection's parse/bind/describe/execute/sync. This fails if pg changes
+// any of them: parameters encode as pg.Query encodes them, rows parse with the client's types, an
+// error names its step and the steps after it never run.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { sendPipeline } from '../../src/db/pipeline.ts';
+import { testDatabase } from '../harness/testDatabase.ts';
+
+const db = await testDatabase({ empty: true });
+const c = new pg.Client({ connectionString: db.url });
+c.on('error', () => undefined);
+await c.connect();
+after(() => c.end());
+
+test('the pieces of pg the pipeline uses are still there', () => {
+  const p = pg as unknown as { Result: unknown; utils: { prepareValue: unknown }; DatabaseError: unknown };
+  assert.equal(typeof p.Result, 'function');
+  assert.equal(typeof p.utils.prepareValue, 'function');
+  assert.equal(typeof p.DatabaseError, 'function');
+  const con = (c as unknown as { connection: Record<string, unknown> }).connection;
+  for (const m of ['parse', 'bind', 'describe', 'execute', 'sync', 'sendCopyFail']) assert.equal(typeof con[m], 'function', `Connection.${m}`);
+});
+
+test('steps run in order with parameters encoded and rows typed as pg.Query does', async () => {
+  const when = new Date('2026-01-02T03:04:05Z');
+  const out = await sendPipeline(c, [
+    { text: 'CREATE TEMP TABLE t (n int, at timestamptz, tags text[], doc jsonb)', values: [] },
+    { text: 'INSERT INTO t VALUES ($1, $2, $3, $4)', values: [7, when, ['a', 'b,c'], { k: [1] }] },
+    { text: 'SELECT n, at, tags, doc FROM t', values: [] },
+  ]);
+  assert.equal(out.error, undefined);
+  assert.deepEqual(out.results.map((r) => r.command), ['CREATE', 'INSERT', 'SELECT']);
+  const same = await c.query('SELECT n, at, tags, doc FROM t');
+  assert.deepEqual(out.results[2]!.rows, same.rows);
+  assert.deepEqual(out.results[2]!.rows[0], { n: 7, at: when, tags: ['a', 'b,c'], doc: { k: [1] } });
+});
+
+test('a server error names its step; the steps after it are skipped up to the Sync', async () => {
+  const out = await sendPipeline(c, [
+    { text: 'SELECT 1 AS one', values: [] },
+    { text: 'SELECT 1 / $1::int', values: [0] },
+    { text: 'CREATE TEMP TABLE never_made (x int)', values: [] },
+  ]);
+  assert.ok(out.error instanceof pg.DatabaseError);
+  assert.equal((out.error as pg.DatabaseError).code, '22012');
+  assert.equal(out.failedStep, 1);
+  assert.equal(out.results.length, 1);
+  assert.equal((await c.query("SELECT to_regclass('pg_temp.never_made') AS r")).rows[0].r, null);
+});
