@@ -17,7 +17,7 @@ import { search } from '../src/content/search/repository.ts';
 import { benchDatabase } from '../src/bench/benchDatabase.ts';
 import { shippedServer, startServerProcess } from '../src/bench/httpLoad.ts';
 import { summarise } from '../src/bench/openLoop.ts';
-import { roundOrder } from '../src/bench/measure.ts';
+import { median, roundOrder } from '../src/bench/measure.ts';
 import type { Figure } from '../src/bench/scenario.ts';
 
 const SCALE = Number(process.env.BENCH_SEARCH_SCALE ?? 100);
@@ -82,7 +82,6 @@ export async function searchBench(): Promise<Record<string, Figure>> {
       }
     }
     const of = (v: 'ranked' | 'full', terms: string[]): number[] => terms.flatMap((t) => ms[v].get(t)!);
-    const median = (xs: number[]): number => summarise(xs).p50;
     const sumMedians = (v: 'ranked' | 'full', terms: string[]): number => terms.reduce((s, t) => s + median(ms[v].get(t)!), 0);
     for (const term of all) {
       console.log(`  ${JSON.stringify(term)}: ranked p50 ${median(ms.ranked.get(term)!).toFixed(1)} ms, full ranking p50 ${median(ms.full.get(term)!).toFixed(1)} ms`);
