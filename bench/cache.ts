@@ -94,10 +94,15 @@ export async function cache(): Promise<Record<string, number>> {
     }
     const variants: Variant[] = ['hello', 'cached', 'uncached'];
     let warm = 0;
+    // Server CPU per request (from /proc): less moved by other work on the machine than req/s.
+    const cpuUs: Record<Variant, number[]> = { hello: [], cached: [], uncached: [] };
     const runs = await interleaved(variants, ROUNDS, async (v): Promise<LoadResult> => {
       // interleaved()'s first run of each variant is its warm-up: JIT, pools, and the hot keys cached.
       const warmUp = warm++ < variants.length;
-      return load(running[v].url, hot, CONNECTIONS, warmUp ? Math.max(1, SECONDS) : SECONDS);
+      const cpu0 = running[v].cpuMs();
+      const r = await load(running[v].url, hot, CONNECTIONS, warmUp ? Math.max(1, SECONDS) : SECONDS);
+      if (!warmUp) cpuUs[v].push(((running[v].cpuMs() - cpu0) * 1000) / Math.max(1, r.total));
+      return r;
     });
     const rps = (v: Variant): number[] => runs[v].map((x) => x.rps);
     for (const v of variants) console.log(`${v}: ${runs[v].map((x) => `${x.rps.toFixed(0)} req/s`).join(', ')}`);
@@ -165,6 +170,11 @@ export async function cache(): Promise<Record<string, number>> {
       cached_rps: Math.round(median(rps('cached'))),
       uncached_rps: Math.round(median(rps('uncached'))),
       hello_rps: Math.round(median(rps('hello'))),
+      // Server CPU µs per request, medians over the measured rounds; their ratio is the stack's cost
+      // around a cache hit with the load generator and the rest of the machine factored out.
+      hello_cpu_us: Number(median(cpuUs.hello).toFixed(1)),
+      cached_cpu_us: Number(median(cpuUs.cached).toFixed(1)),
+      cpu_ratio_vs_hello: Number((median(cpuUs.hello) / median(cpuUs.cached)).toFixed(3)),
       cached_p50_ms: median(runs.cached.map((x) => x.p50)),
       cached_p99_ms: median(runs.cached.map((x) => x.p99)),
       articles: ids.length,
