@@ -1,6 +1,8 @@
 // The security scanners' shared ground: requests built from the examples of /docs/json, the rows
 // those examples name (id 1 everywhere, slug hello-postgres), and the Debian tools sqlmap and wapiti.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MATVIEWS } from '../../src/ops/matviews.ts';
 import type { Store } from '../../src/store.ts';
 import type { DebianTool } from './debianTool.ts';
@@ -85,4 +87,30 @@ export async function seedExampleRows(store: Store, owner: Store): Promise<void>
   await store.events.record({ articleId: a.id, userId: ada.id, kind: 'view' }, ctx);
   // The analytics routes read materialized views: refreshed (as their owner) so id 1 has stats.
   for (const view of MATVIEWS) await owner.analytics.refresh(view, { force: true });
+}
+
+/** A stand-in for wapiti's SSRF endpoint (wapiti3.ovh, unreachable offline): it records every
+ *  request to /ssrf/<session>/<path id>/<hex parameter>/ and answers GET /get_ssrf.php?id=<session>
+ *  with them, in the shape wapiti's ssrf module reads. So an SSRF in the API would be reported. */
+export async function ssrfEndpoint(): Promise<{ url: string; hits: number; close(): Promise<void> }> {
+  const seen = new Map<string, Record<string, Record<string, { url: string; date: string; ip: string; method: string; size: number }[]>>>();
+  let hits = 0;
+  const server = createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://endpoint');
+    const m = /^\/ssrf\/([^/]+)\/([^/]+)\/([^/]+)\//.exec(u.pathname);
+    if (m !== null) {
+      hits++;
+      const [, session = '', pathId = '', hexParam = ''] = m;
+      const bySession = seen.get(session) ?? {};
+      seen.set(session, bySession);
+      ((bySession[pathId] ??= {})[hexParam] ??= []).push({ url: u.href, date: new Date().toISOString(), ip: req.socket.remoteAddress ?? '', method: req.method ?? 'GET', size: 0 });
+      res.end('ok');
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(u.pathname === '/get_ssrf.php' ? seen.get(u.searchParams.get('id') ?? '') ?? {} : {}));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, get hits() { return hits; }, close: () => new Promise<void>((ok) => server.close(() => ok())) };
 }
