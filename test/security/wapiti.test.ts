@@ -6,6 +6,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,4 +84,32 @@ test(`wapiti (${MODULES}) finds nothing unexplained in the API and /docs`, { tim
     assert.ok((sent.get(r.path) ?? 0) > 20, `wapiti attacked ${r.operation} (${sent.get(r.path) ?? 0} requests):\n${output.split('\n').slice(-20).join('\n')}`);
   }
   assert.deepEqual(unexplained, [], 'every wapiti finding is fixed or explained in test/security/wapiti-allowlist.json');
+});
+
+test('the SSRF endpoint stand-in works: wapiti reports a page that fetches the URL it is given', { timeout: 3 * 60_000 }, async () => {
+  const bin = ensureTool(WAPITI);
+  const endpoint = await ssrfEndpoint();
+  // A deliberately vulnerable page: GET /fetch?url=… requests that URL from the server.
+  const vulnerable = createServer((req, res) => {
+    const target = new URL(req.url ?? '/', 'http://x').searchParams.get('url');
+    if (target === null || !target.startsWith('http://')) return void res.end('no');
+    get(target, (r) => r.resume().on('end', () => res.end('fetched'))).on('error', () => res.end('failed'));
+  });
+  await new Promise<void>((ok) => vulnerable.listen(0, '127.0.0.1', ok));
+  after(async () => {
+    await new Promise<void>((ok) => vulnerable.close(() => ok()));
+    await endpoint.close();
+  });
+  const base = `http://127.0.0.1:${(vulnerable.address() as AddressInfo).port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'pgpress-wapiti-'));
+  const reportFile = join(dir, 'report.json');
+  const { output } = await run(bin, ['-u', `${base}/`, '--scope', 'folder', '-m', 'ssrf', '--flush-session', '--store-session', dir, '--max-scan-time', '60', '-t', '10', '-f', 'json', '-o', reportFile, '--endpoint', endpoint.url, '-s', `${base}/fetch?url=http://example.com/`], 120_000);
+  let report: Report;
+  try {
+    report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const ssrf = report.vulnerabilities['Server Side Request Forgery'] ?? [];
+  assert.deepEqual(ssrf.map((v) => [v.path, v.parameter]), [['/fetch', 'url']], `wapiti reports the SSRF through the stand-in (${endpoint.hits} hits):\n${output.split('\n').slice(-15).join('\n')}`);
 });
