@@ -39,7 +39,9 @@ export const FLOORS: Record<string, Record<string, number>> = {
   // Past the knee goodput stays a share of the knee's (0.59 at load 12), and every 503 says when to retry.
   stress: { past_goodput_ratio: 0.05, past_retry_after_share: 1 },
   // Ratios of COPY, small by nature (0.02 one a call, 0.6 a hundred, 0.006 API at load 18).
-  write: { library_ratio: 0.001, library_batch_ratio: 0.02, api_ratio: 0.0005 },
+  // one_trip_*: one round trip ÷ tx()'s four for the same event write; ~1.0–1.3 with the WAL flush
+  // on a loaded machine. A pipeline that stalls (waits on a timer, a lost Sync) scores far below.
+  write: { library_ratio: 0.001, library_batch_ratio: 0.02, api_ratio: 0.0005, one_trip_ratio: 0.3, one_trip_ratio_1: 0.3, one_trip_ratio_nosync_1: 0.3 },
   // Two replicas on the same two cores add no capacity (0.8 of no replica at load 16); with 10 %
   // writes in read-your-writes sessions the replicas served every read there (share 1.0).
   replicas: { replica_read_share: 0.5 },

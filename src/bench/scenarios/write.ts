@@ -1,13 +1,16 @@
 // write: event ingestion through the API (POST /v1/events, lean), the library (store.events.record,
 // one event a call; recordBatch, 100 a call) against the ceiling of the same rows by COPY, on the
-// same database, interleaved. Events per second; ratios of the COPY ceiling. Further variants (the
-// hot path's round trips) plug in as more entries of `variants`.
+// same database, interleaved. Events per second; ratios of the COPY ceiling. one_trip / four_trips:
+// one event a call with an actor context in one round trip (Cluster.txStatement) against tx()'s four,
+// at CLIENTS callers and at 1 (one_trip_ratio, one_trip_ratio_1), and at 1 with synchronous_commit
+// off for both (one_trip_ratio_nosync_1: the round trips without the commit's WAL flush).
 import pg from 'pg';
 import { Cluster } from '../../db/cluster.ts';
 import { seed } from '../../ops/seed/seed.ts';
 import { copyRows } from '../../ops/seed/copyRows.ts';
-import type { ArticleEvent } from '../../content/events/repository.ts';
+import { recordEvent, type ArticleEvent } from '../../content/events/repository.ts';
 import { createStore } from '../../store.ts';
+import { oneStatementTx } from '../../db/pipelineWrite.ts';
 import { benchDatabase, throughput } from '../benchDatabase.ts';
 import { loadMix, shippedServer, startServerProcess, type ServerProcess } from '../httpLoad.ts';
 import { interleaved, median, medianRatio } from '../measure.ts';
@@ -44,6 +47,10 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
   const seeder = new Cluster({ url: db.url, max: 2, statementTimeoutMs: 0 });
   const store = await createStore({ url: db.url, pool: { max: CLIENTS } });
   const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  // The round trips alone: each commit's WAL flush (several ms on this disk) would otherwise hide them.
+  const noSyncUrl = new URL(db.url);
+  noSyncUrl.searchParams.set('options', '-c synchronous_commit=off');
+  const noSync = new Cluster({ url: noSyncUrl.toString(), max: 2 });
   pool.on('error', () => undefined); // the database is dropped WITH (FORCE) at the end
   let server: ServerProcess | undefined;
   try {
@@ -57,9 +64,19 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
     let n = 0;
     const body = (): string => JSON.stringify({ articleId: ids[n++ % ids.length], kind: 'view' });
     const json = { 'content-type': 'application/json' };
+    // One event a call with an actor context (audit, row-level security): one round trip
+    // (Cluster.txStatement) against tx()'s four (BEGIN, SET LOCAL, INSERT, COMMIT + LSN).
+    const actor = { actorId: 1, role: 'admin' };
+    const fourTrips = (i: number): Promise<unknown> => store.cluster.tx((q) => recordEvent(q, event(i)), { actorId: '1', role: 'admin' });
     const variants = {
       copy: () => copyRate(pool, ids, SECONDS * 1000),
       library: () => throughput(CLIENTS, SECONDS * 1000, (i) => store.events.record(event(i))),
+      one_trip: () => throughput(CLIENTS, SECONDS * 1000, (i) => store.events.record(event(i), actor)),
+      four_trips: () => throughput(CLIENTS, SECONDS * 1000, fourTrips),
+      one_trip_nosync_1: () => throughput(1, SECONDS * 1000, (i) => oneStatementTx(noSync, { actorId: '1', role: 'admin' }, (q) => recordEvent(q, event(i)))),
+      four_trips_nosync_1: () => throughput(1, SECONDS * 1000, (i) => noSync.tx((q) => recordEvent(q, event(i)), { actorId: '1', role: 'admin' })),
+      one_trip_1: () => throughput(1, SECONDS * 1000, (i) => store.events.record(event(i), actor)),
+      four_trips_1: () => throughput(1, SECONDS * 1000, fourTrips),
       library_batch: async () => BATCH * (await throughput(Math.max(1, CLIENTS / 4), SECONDS * 1000, (i) => store.events.recordBatch(Array.from({ length: BATCH }, (_x, j) => event(i * BATCH + j))))),
       api: async () => {
         const r = await loadMix(s.url, () => ({ method: 'POST', path: '/v1/events', headers: json, body: body() }), CLIENTS, SECONDS);
@@ -76,16 +93,22 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
     });
     const m = (v: Variant): number => Math.round(median(runs[v]));
     console.log(`events/s  COPY: ${m('copy')}   library (one a call): ${m('library')}   library (${BATCH} a call): ${m('library_batch')}   API: ${m('api')}`);
+    console.log(`events/s with an actor context  one round trip: ${m('one_trip')} (1 caller: ${m('one_trip_1')})   four (tx): ${m('four_trips')} (1 caller: ${m('four_trips_1')}); 1 caller without waiting for the WAL flush: ${m('one_trip_nosync_1')} vs ${m('four_trips_nosync_1')}`);
     console.log(`(${CLIENTS} callers or connections, ${Math.max(1, CLIENTS / 4)} for batches, COPY on one connection in statements of ${COPY_CHUNK} rows; medians of ${ROUNDS} interleaved ${SECONDS} s rounds)`);
     return {
       figures: {
         library_ratio: Number(medianRatio(runs.library, runs.copy).toFixed(4)),
         library_batch_ratio: Number(medianRatio(runs.library_batch, runs.copy).toFixed(4)),
         api_ratio: Number(medianRatio(runs.api, runs.copy).toFixed(4)),
+        one_trip_ratio: Number(medianRatio(runs.one_trip, runs.four_trips).toFixed(4)),
+        one_trip_ratio_1: Number(medianRatio(runs.one_trip_1, runs.four_trips_1).toFixed(4)),
+        one_trip_ratio_nosync_1: Number(medianRatio(runs.one_trip_nosync_1, runs.four_trips_nosync_1).toFixed(4)),
         copy_eps: m('copy'),
         library_eps: m('library'),
         library_batch_eps: m('library_batch'),
         api_eps: m('api'),
+        one_trip_eps: m('one_trip'),
+        four_trips_eps: m('four_trips'),
         errors: 0,
       },
     };
@@ -94,6 +117,7 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
     await pool.end();
     await store.close();
     await seeder.close();
+    await noSync.close();
     await db.drop();
   }
 }
