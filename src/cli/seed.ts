@@ -5,6 +5,7 @@ import type { Settings } from '../config/settings.ts';
 import { Cluster } from '../db/cluster.ts';
 import { PgpressError } from '../errors/index.ts';
 import { seed, seedCounts, type SeedPhase } from '../ops/seed/seed.ts';
+import { resolveKeyRing } from '../security/keyRing.ts';
 import { databaseUrlFor } from './databaseUrl.ts';
 
 /** Adds the seed command to the program. */
@@ -18,6 +19,8 @@ export function seedCommand(program: Command, settings: () => Settings): void {
       const scale = Number(opts.scale);
       if (!Number.isInteger(scale) || scale < 1) throw new PgpressError('PGP_VALIDATION', `--scale must be a whole number ≥ 1, got ${JSON.stringify(opts.scale)}.`);
       const s = settings();
+      // The key ring serve and keys rotate resolve: users' emails are sealed as the application seals them.
+      const keys = resolveKeyRing(s.encryption, s.dataDir);
       const { url, release } = await databaseUrlFor(s);
       const cluster = new Cluster({ url, max: 2, statementTimeoutMs: 0 });
       const bar = new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total} ({percentage}%) {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic);
@@ -27,6 +30,7 @@ export function seedCommand(program: Command, settings: () => Settings): void {
         await seed(cluster, {
           scale,
           seed: Number(opts.seed),
+          keys,
           onProgress: (p, done, total) => {
             if (p !== phase) {
               if (phase !== undefined) bar.stop();

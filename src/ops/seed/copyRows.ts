@@ -6,7 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { quoteIdent } from '../../db/sql.ts';
 
 /** A value COPY's text format can carry. */
-export type CopyValue = string | number | boolean | null | Date | readonly string[] | Record<string, unknown>;
+export type CopyValue = string | number | boolean | null | Date | Buffer | readonly string[] | Record<string, unknown>;
 
 function escapeText(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
@@ -20,6 +20,8 @@ function arrayLiteral(xs: readonly string[]): string {
 export function copyField(v: CopyValue): string {
   if (v === null) return '\\N';
   if (v instanceof Date) return v.toISOString();
+  // bytea in hex form; the backslash is doubled because COPY's text format unescapes it.
+  if (Buffer.isBuffer(v)) return `\\\\x${v.toString('hex')}`;
   if (Array.isArray(v)) return escapeText(arrayLiteral(v as readonly string[]));
   if (typeof v === 'object') return escapeText(JSON.stringify(v));
   return escapeText(String(v));

@@ -4,6 +4,9 @@
 import type { Cluster } from '../../db/cluster.ts';
 import { quoteIdent, sql } from '../../db/sql.ts';
 import { PgpressError, fromPgError } from '../../errors/index.ts';
+import { emailIndex } from '../../security/blindIndex.ts';
+import { seal } from '../../security/crypto.ts';
+import { resolveKeyRing, type KeyRing } from '../../security/keyRing.ts';
 import { createMonthPartitions } from '../partitions/index.ts';
 import { backgroundLease } from '../lock.ts';
 import { addMonths, monthOf, monthRange } from '../partitions/months.ts';
@@ -22,6 +25,10 @@ export interface SeedOptions {
   /** Events and articles spread over this many months before now (default 3). */
   monthsBack?: number;
   now?: Date;
+  /** Seals users' emails, as the application does; unset: the data folder's keys, as createStore. */
+  keys?: KeyRing;
+  /** Where those generated keys live when `keys` is unset (default .pgpress). */
+  dataDir?: string;
   onProgress?: (phase: SeedPhase, done: number, total: number) => void;
 }
 
@@ -41,8 +48,11 @@ export function seedCounts(scale: number): SeedCounts {
   return { users: 100 * scale, articles: 1_000 * scale, comments: 2_000 * scale, events: 10_000 * scale };
 }
 
-const maxId = (table: 'users' | 'articles' | 'comments') => sql(`seed.maxId.${table}`, `SELECT coalesce(max(id), 0)::text AS id FROM ${table}`);
-const idsAfter = (table: 'users' | 'articles') => sql(`seed.idsAfter.${table}`, `SELECT id::text AS id FROM ${table} WHERE id > $1 ORDER BY id`);
+// Ids are taken first, as createUser does: each email's ciphertext is bound to its row id. COPY
+// writes explicit ids into the GENERATED ALWAYS column without moving the sequence; nextval keeps it ahead.
+const nextUserIds = sql('seed.nextUserIds', `SELECT nextval(pg_get_serial_sequence('users', 'id'))::text AS id FROM generate_series(1, $1::int)`);
+const maxId = (table: 'articles' | 'comments') => sql(`seed.maxId.${table}`, `SELECT coalesce(max(id), 0)::text AS id FROM ${table}`);
+const idsAfter = (table: 'articles') => sql(`seed.idsAfter.${table}`, `SELECT id::text AS id FROM ${table} WHERE id > $1 ORDER BY id`);
 const threadComments = sql(
   'seed.threadComments',
   `UPDATE comments c SET parent_id = x.prev
@@ -80,6 +90,7 @@ function lang(r: Random): string {
 export async function seed(cluster: Cluster, opts: SeedOptions): Promise<SeedCounts> {
   if (!Number.isInteger(opts.scale) || opts.scale < 1) throw new PgpressError('PGP_VALIDATION', `--scale must be a whole number ≥ 1, got ${opts.scale}.`);
   const counts = seedCounts(opts.scale);
+  const ring = opts.keys ?? resolveKeyRing({ keys: undefined, blindIndexKey: undefined }, opts.dataDir ?? '.pgpress');
   const r = new Random(opts.seed ?? 42);
   const now = (opts.now ?? new Date()).getTime();
   const span = (opts.monthsBack ?? 3) * 30 * 86_400_000;
@@ -103,12 +114,15 @@ export async function seed(cluster: Cluster, opts: SeedOptions): Promise<SeedCou
       (await client.query<{ id: string }>({ text: nq.text, values: params })).rows;
     const runTag = r.int(0, 1e9).toString(36);
 
-    const userBase = Number((await q(maxId('users')))[0]!.id);
-    await copyRows(client, 'users', ['email', 'username', 'display_name', 'bio', 'created_at'], counts.users, (i) => {
-      const n = `u${runTag}_${userBase + i}`.slice(0, 32);
-      return [`${n}@example.com`, n, `User ${userBase + i}`, words(r, wordZipf, r.int(0, 20)), new Date(now - span - r.int(0, 365) * 86_400_000)];
+    // Users as createUser writes them: email NULL, sealed under the ring's current key, blind index.
+    const userIds = (await q(nextUserIds, [counts.users])).map((x) => Number(x.id)).sort((a, b) => a - b);
+    await copyRows(client, 'users', ['id', 'email_ciphertext', 'email_key_id', 'email_index', 'username', 'display_name', 'bio', 'created_at'], counts.users, (i) => {
+      const id = userIds[i]!;
+      const n = `u${runTag}_${id}`.slice(0, 32);
+      const email = `${n}@example.com`;
+      const s = seal(ring, 'users', 'email', id, email);
+      return [id, s.ciphertext, s.keyId, emailIndex(ring, email), n, `User ${id}`, words(r, wordZipf, r.int(0, 20)), new Date(now - span - r.int(0, 365) * 86_400_000)];
     }, (d) => progress('users', d, counts.users));
-    const userIds = (await q(idsAfter('users'), [userBase])).map((x) => Number(x.id));
     const authorZipf = new Zipf(userIds.length, 1.2);
 
     const articleBase = Number((await q(maxId('articles')))[0]!.id);
