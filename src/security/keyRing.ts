@@ -1,9 +1,9 @@
 // The key ring for personal data: ENCRYPTION_KEYS (id:base64key,… — the first seals new values)
 // and BLIND_INDEX_KEY, or keys generated once into the data folder (the embedded default).
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { PgpressError } from '../errors/index.ts';
+import { dataFolderSecret } from './dataFolderSecret.ts';
 
 /** Keys held privately: printing, JSON or a log line never shows them. */
 export class KeyRing {
@@ -61,25 +61,6 @@ export function parseEncryptionKeys(value: string): Array<[string, Buffer]> {
 /** Parses BLIND_INDEX_KEY (32 bytes, base64). */
 export function parseBlindIndexKey(value: string): Buffer {
   return key32(value.trim(), 'the key');
-}
-
-/** Reads dataDir/name, creating it (mode 600) from make() on first use; safe when servers start together. */
-function dataFolderSecret(dataDir: string, name: string, make: () => string): string {
-  const dir = resolve(dataDir);
-  const file = join(dir, name);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // Written whole, then linked into place: link() fails if the name exists, so of servers started
-  // together one wins and the others read its complete file (as security/jwtSecret.ts does).
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, `${make()}\n`, { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(tmp, file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    unlinkSync(tmp);
-  }
-  return readFileSync(file, 'utf8').trim();
 }
 
 /** The configured keys, or the data folder's (files encryption-keys and blind-index-key, generated once). */
