@@ -20,4 +20,5 @@ export const scenarios: Record<string, ScenarioEntry> = {
   failover: async () => (await import('./failover.ts')).failoverBench(),
   search: async () => (await import('./search.ts')).searchBench(),
   recovery,
+  roundtrips: async () => (await import('./roundtrips.ts')).roundtrips(),
 };

@@ -45,6 +45,8 @@ export const FLOORS: Record<string, Record<string, number>> = {
   // Two replicas on the same two cores add no capacity (0.8 of no replica at load 16); with 10 %
   // writes in read-your-writes sessions the replicas served every read there (share 1.0).
   replicas: { replica_read_share: 0.5 },
+  // Batched point reads ÷ one statement each: 5.9 at 32 callers; ~0.8–1 at 1 caller (load 8–12).
+  roundtrips: { batch_ratio: 1, batch_ratio_1: 0.3 },
 };
 export const DEFAULT_FLOOR = 0.2;
 
@@ -74,6 +76,7 @@ export const ENV = {
   BENCH_STRESS_STEP_SECONDS: '1',
   BENCH_STRESS_MAX_STEPS: '5',
   BENCH_REPLICAS_MIX_SECONDS: '1',
+  BENCH_ROUNDTRIPS_ARTICLES: '200',
   // The smoke run checks figures, not reports (test/bench/report.test.ts does): nothing written.
   BENCH_OUT: 'off',
 };
