@@ -2,15 +2,14 @@
 // on and restarts the embedded server itself; verify passes; restore leaves a serving copy.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { findProgram, pgOwner, runProgram } from '../../src/backup/pgBinaries.ts';
 import { freePort } from '../harness/freePort.ts';
+import { lastJson, runCli, type CliRun } from '../harness/cli.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'pgpress-backup-cli-'));
 chmodSync(work, 0o755); // the postgres OS user must reach the folders below
 const owner = pgOwner();
@@ -21,21 +20,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function pgpress(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { DATABASE_URL: _ignored, BACKUP_DIR: _ignored2, ...base } = process.env;
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [join(root, 'bin/pgpress.js'), ...args], { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => ok({ code, stdout, stderr }));
-  });
-}
-
-function lastJson<T>(stdout: string): T {
-  return JSON.parse(stdout.trim().split('\n').pop()!) as T;
-}
+const pgpress = (env: Record<string, string>, args: string[]): Promise<CliRun> => runCli(args, env, ['DATABASE_URL', 'BACKUP_DIR']);
 
 test('embedded default: backup turns archiving on and restarts its server, verify passes, restore serves the data', async () => {
   const dataDir = join(work, 'embedded');

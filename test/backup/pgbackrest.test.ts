@@ -3,7 +3,6 @@
 // (auto keeps using pgBackRest once configured), verify, a restore to T, and retention.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +11,10 @@ import { findProgram, pgOwner, runProgram } from '../../src/backup/pgBinaries.ts
 import { ensureTool } from '../harness/debianTool.ts';
 import { freePort } from '../harness/freePort.ts';
 import { startCluster, type TestCluster } from '../harness/pgCluster.ts';
+import { okJson, runCli, type CliRun } from '../harness/cli.ts';
 
 ensureTool({ command: 'pgbackrest', candidates: ['/usr/bin/pgbackrest'], pkg: 'pgbackrest', neededBy: 'the pgBackRest backup tests' });
 
-const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'pgpress-pgbackrest-'));
 chmodSync(work, 0o755);
 const owner = pgOwner();
@@ -28,22 +27,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function pgpress(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { DATABASE_URL: _a, BACKUP_DIR: _b, BACKUP_TOOL: _c, ...base } = process.env;
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [join(root, 'bin/pgpress.js'), ...args], { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => ok({ code, stdout, stderr }));
-  });
-}
-
-function lastJson<T>(r: { stdout: string; stderr: string; code: number | null }): T {
-  assert.equal(r.code, 0, `pgpress failed:\n${r.stdout}\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
-}
+const pgpress = (env: Record<string, string>, args: string[]): Promise<CliRun> => runCli(args, env, ['DATABASE_URL', 'BACKUP_DIR', 'BACKUP_TOOL']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,7 +43,7 @@ test('pgBackRest: stanza, full and incremental backups, verify, restore to T, re
 
   await pgc.primary.query('CREATE TABLE items (id int PRIMARY KEY)');
   await pgc.primary.query('INSERT INTO items SELECT generate_series(1, 100)');
-  const full = lastJson<{ tool: string; type: string; tables: number }>(await pgpress({ ...env, BACKUP_TOOL: 'pgbackrest' }, ['backup', '--type', 'full', '--json']));
+  const full = okJson<{ tool: string; type: string; tables: number }>(await pgpress({ ...env, BACKUP_TOOL: 'pgbackrest' }, ['backup', '--type', 'full', '--json']));
   assert.deepEqual([full.tool, full.type, full.tables], ['pgbackrest', 'full', 1]);
 
   await pgc.primary.query('INSERT INTO items SELECT generate_series(101, 150)');
@@ -68,16 +52,16 @@ test('pgBackRest: stanza, full and incremental backups, verify, restore to T, re
   await sleep(1100);
   await pgc.primary.query('INSERT INTO items SELECT generate_series(151, 200)');
   // BACKUP_TOOL unset (auto): the server archives through pgpress's pgBackRest configuration.
-  const incr = lastJson<{ tool: string; type: string; backups: number }>(await pgpress(env, ['backup', '--json']));
+  const incr = okJson<{ tool: string; type: string; backups: number }>(await pgpress(env, ['backup', '--json']));
   assert.deepEqual([incr.tool, incr.type, incr.backups], ['pgbackrest', 'incr', 2]);
 
-  const report = lastJson<{ ok: boolean; indexesChecked: number; tables: { name: string; ok: boolean; rows: number }[] }>(await pgpress(env, ['backup', 'verify', '--json']));
+  const report = okJson<{ ok: boolean; indexesChecked: number; tables: { name: string; ok: boolean; rows: number }[] }>(await pgpress(env, ['backup', 'verify', '--json']));
   assert.ok(report.ok && report.indexesChecked > 0, JSON.stringify(report));
   assert.deepEqual(report.tables, [{ name: 'public.items', rows: 200, ok: true }]);
 
   const port = await freePort();
   const target = join(work, 'at-t');
-  const restored = lastJson<{ dataDir: string }>(await pgpress(env, ['restore', '--to', t.toISOString(), '--target', target, '--port', String(port), '--json']));
+  const restored = okJson<{ dataDir: string }>(await pgpress(env, ['restore', '--to', t.toISOString(), '--target', target, '--port', String(port), '--json']));
   const pgCtl = findProgram('pg_ctl', readFileSync(join(restored.dataDir, 'PG_VERSION'), 'utf8').trim());
   stops.push(() => runProgram(pgCtl, ['stop', '-D', target, '-m', 'immediate']));
   const c = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
@@ -90,6 +74,6 @@ test('pgBackRest: stanza, full and incremental backups, verify, restore to T, re
   }
 
   // Retention: with one full backup kept, a new full backup expires the older full and its incremental.
-  const third = lastJson<{ type: string; backups: number }>(await pgpress({ ...env, BACKUP_RETENTION_FULL: '1' }, ['backup', '--type', 'full', '--json']));
+  const third = okJson<{ type: string; backups: number }>(await pgpress({ ...env, BACKUP_RETENTION_FULL: '1' }, ['backup', '--type', 'full', '--json']));
   assert.deepEqual([third.type, third.backups], ['full', 1]);
 });
