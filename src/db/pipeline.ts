@@ -22,6 +22,8 @@ export interface PipelineOutcome {
   error?: unknown;
   /** Index of the step the server's ErrorResponse answered; undefined when the server gave no answer (the connection failed). */
   failedStep?: number;
+  /** False when pg refused before writing anything (a client whose connection had already failed). */
+  sent: boolean;
 }
 
 /** The part of pg's Connection a pipeline writes to (public methods of pg's Connection). */
@@ -52,6 +54,7 @@ class PipelineQuery {
   private current: ResultInternals;
   private rowError: unknown;
   private settled = false;
+  private sent = false;
 
   constructor(
     private readonly steps: readonly PipelineStep[],
@@ -63,6 +66,7 @@ class PipelineQuery {
 
   submit(connection: WireConnection): void {
     // Corked: every message leaves in one write (one TCP segment when it fits).
+    this.sent = true;
     connection.stream.cork?.();
     try {
       for (const s of this.steps) {
@@ -104,12 +108,12 @@ class PipelineQuery {
   /** A server error (later steps were skipped) or the connection's failure. */
   handleError(err: unknown): void {
     // Only an ErrorResponse (pg.DatabaseError) names a step; a broken connection answered nothing.
-    this.settle({ results: this.results, error: err, ...(err instanceof pg.DatabaseError ? { failedStep: this.results.length } : {}) });
+    this.settle({ results: this.results, error: err, sent: this.sent, ...(err instanceof pg.DatabaseError ? { failedStep: this.results.length } : {}) });
   }
 
   handleReadyForQuery(): void {
-    if (this.rowError !== undefined) this.settle({ results: this.results, error: this.rowError, failedStep: this.results.length });
-    else this.settle({ results: this.results });
+    if (this.rowError !== undefined) this.settle({ results: this.results, error: this.rowError, failedStep: this.results.length, sent: true });
+    else this.settle({ results: this.results, sent: true });
   }
 
   handlePortalSuspended(): void {

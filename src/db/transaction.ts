@@ -107,8 +107,10 @@ export async function statementTxAttempt<R extends pg.QueryResultRow>(runner: St
   let discard = false;
   // The step a server error (a SQLSTATE) came from; undefined: no answer, the outcome is unknown.
   let failedStep: number | undefined;
+  let sent = true;
   try {
     const out = await guard.run(sendPipeline(client, steps));
+    sent = out.sent;
     if (out.error !== undefined) {
       if (out.failedStep !== undefined && out.failedStep <= commitAt) failedStep = out.failedStep;
       throw out.error;
@@ -130,7 +132,8 @@ export async function statementTxAttempt<R extends pg.QueryResultRow>(runner: St
         discard = true;
       }
     }
-    const stage = failedStep !== undefined && !expired && failedStep < commitAt ? 'during' : 'commit';
+    // pg refused before writing (a failed client): nothing was sent, a definite connection failure.
+    const stage = !sent ? 'before' : failedStep !== undefined && !expired && failedStep < commitAt ? 'during' : 'commit';
     throw new AttemptFailure(stage, expired ? guard.expiredError() : e);
   } finally {
     guard.clear();

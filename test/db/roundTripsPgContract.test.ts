@@ -49,3 +49,17 @@ test('a server error names its step; the steps after it are skipped up to the Sy
   assert.equal(out.results.length, 1);
   assert.equal((await c.query("SELECT to_regclass('pg_temp.never_made') AS r")).rows[0].r, null);
 });
+
+test('on a client whose connection already failed pg refuses without writing: the outcome says nothing was sent', async () => {
+  const doomed = new pg.Client({ connectionString: db.url });
+  const failed = new Promise<void>((r) => doomed.on('error', () => r()));
+  await doomed.connect();
+  const pid = (await doomed.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  await c.query('SELECT pg_terminate_backend($1)', [pid]);
+  await failed;
+  const out = await sendPipeline(doomed, [{ text: 'SELECT 1', values: [] }]);
+  assert.ok(out.error instanceof Error);
+  assert.equal(out.sent, false);
+  assert.equal(out.failedStep, undefined);
+  await doomed.end().catch(() => undefined);
+});
