@@ -99,8 +99,10 @@ export function outcomeClass(o: WriteOutcome): 'acked' | 'unknown' | 'failed' {
 
 /** One of the writers' rows in a database. */
 export interface MarkerRow {
-  /** The row's commit time when track_commit_timestamp is on (null otherwise). */
-  committed: Date | null;
+  /** The row's commit time in microseconds since the epoch when track_commit_timestamp is on (null
+   *  otherwise): the server's precision, since a Date keeps only milliseconds and a commit later in
+   *  T's millisecond would count as before T, where recovery stops short of it. */
+  committedUs: number | null;
   /** A hash of the whole row: a restored row must equal its source. */
   hash: string;
 }
@@ -119,8 +121,8 @@ export async function markersIn(url: string, articleId: number): Promise<Markers
   try {
     const commitTs = (await client.query<{ on: boolean }>("SELECT current_setting('track_commit_timestamp')::boolean AS on")).rows[0]!.on;
     // A constant of two, not a value: the commit time when the server records it.
-    const ts = commitTs ? 'pg_xact_commit_timestamp(t.xmin)' : 'NULL::timestamptz';
-    const rows = (await client.query<{ marker: string; committed: Date | null; hash: string }>(
+    const ts = commitTs ? "(extract(epoch FROM pg_xact_commit_timestamp(t.xmin)) * 1000000)::bigint::text" : 'NULL::text';
+    const rows = (await client.query<{ marker: string; committed: string | null; hash: string }>(
       `SELECT 'c' || substr(t.body, $1::int + 1) AS marker, ${ts} AS committed, md5(t::text) AS hash
          FROM comments t WHERE t.article_id = $3 AND t.body LIKE $2
        UNION ALL
@@ -132,7 +134,7 @@ export async function markersIn(url: string, articleId: number): Promise<Markers
     const duplicates: string[] = [];
     for (const r of rows) {
       if (present.has(r.marker)) duplicates.push(r.marker);
-      present.set(r.marker, { committed: r.committed, hash: r.hash });
+      present.set(r.marker, { committedUs: r.committed === null ? null : Number(r.committed), hash: r.hash });
     }
     return { present, duplicates };
   } finally {

@@ -231,7 +231,7 @@ export async function runRestoreDrill(opts: DrillOptions = {}): Promise<DrillRep
 
     const dropped = await one<{ back: boolean }>(atT.url, 'SELECT to_regclass($1) IS NOT NULL AS back', [DROPPED]);
     const got = dropped.back ? await markersIn(atT.url, article.id) : { present: new Map(), duplicates: [] };
-    const expected = new Map([...src.present].filter(([, r]) => r.committed !== null && r.committed.getTime() <= t.getTime()));
+    const expected = new Map([...src.present].filter(([, r]) => r.committedUs !== null && r.committedUs <= t.getTime() * 1000));
     const missing = [...expected.keys()].filter((m) => !got.present.has(m));
     const extra = [...got.present.keys()].filter((m) => !expected.has(m));
     const changed = [...expected].filter(([m, r]) => got.present.has(m) && got.present.get(m)!.hash !== r.hash).map(([m]) => m);
