@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newestLabel, pgbackrestRestore, pgbackrestVerifyRepo, readFigures } from './pgbackrest.ts';
 import { pgOwner } from './pgBinaries.ts';
-import { checkRestoredCopy, freePort, type VerifyReport } from './verifyBackup.ts';
+import { freePort } from '../db/freePort.ts';
+import { checkRestoredCopy, type VerifyReport } from './verifyBackup.ts';
 
 /** Verifies the newest (or given) pgBackRest backup; the report says what is wrong. */
 export async function pgbackrestVerify(opts: { backupDir: string; backupId?: string; pgBindir?: string }): Promise<VerifyReport> {

@@ -2,10 +2,10 @@
 // up to the backup's restore point, amcheck on every btree index, and the table figures compared
 // with those recorded at that same point on the source.
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../db/freePort.ts';
 import { checkFiles, pickBackup, type TableFigure } from './manifest.ts';
 import { pgOwner } from './pgBinaries.ts';
 import { restoreBackup } from './restoreBackup.ts';
@@ -22,18 +22,6 @@ export interface VerifyReport {
   /** One line per problem (empty when ok). */
   problems: string[];
   durationMs: number;
-}
-
-/** A free TCP port on 127.0.0.1 for a throwaway cluster. */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 const BTREE_INDEXES = `SELECT c.oid::regclass::text AS name, c.oid

@@ -1,14 +1,2 @@
-// A TCP port nobody listens on right now.
-import { createServer } from 'node:net';
-
-/** Asks the kernel for a free port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
-}
+// Tests take free ports from the same helper the product uses (src/db/freePort.ts).
+export { freePort } from '../../src/db/freePort.ts';

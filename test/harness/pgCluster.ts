@@ -4,10 +4,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../src/db/freePort.ts';
 
 /** One running PostgreSQL server of a test cluster. */
 export interface PgNode {
@@ -105,17 +105,6 @@ function run(bin: string, args: string[], cwd: string, logFile?: string): Promis
       if (code === 0) return resolve();
       const log = logFile ? `\n--- tail of ${logFile} ---\n${tailFile(logFile)}` : '';
       reject(new Error(`pgCluster: ${bin} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${output.trim()}${log}`));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
     });
   });
 }
