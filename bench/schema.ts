@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { Cluster } from '../src/db/cluster.ts';
+import { quoteIdent } from '../src/db/sql.ts';
 import { TAIL_WORDS, seed, seedCounts } from '../src/ops/seed/seed.ts';
 import { tailVocabulary } from '../src/ops/seed/words.ts';
 import { refreshMatview } from '../src/ops/matviews.ts';
@@ -115,14 +116,14 @@ export async function schema(): Promise<Record<string, number>> {
     // plain), each variant with the other index dropped in a rolled-back transaction.
     const pages: Record<string, string[]> = {};
     const feedVia = (drop: string, variant: string) =>
-      inRolledBackTx(c, `DROP INDEX ${drop}`, async () => {
+      inRolledBackTx(c, `DROP INDEX ${quoteIdent(drop)}`, async () => {
         const ids = await feedPages(c, FEED_PAGES);
         pages[variant] ??= ids;
       });
     const plans: Record<string, string[]> = {};
     for (const [drop, variant] of [['articles_feed_idx', 'plain'], ['bench_feed_plain_idx', 'covering']] as const) {
       await c.query('BEGIN');
-      await c.query(`DROP INDEX ${drop}`);
+      await c.query(`DROP INDEX ${quoteIdent(drop)}`);
       plans[variant] = await planIndexes(c, feedNextPage.text, [20, String(Date.now() * 1000), 1]);
       await c.query('ROLLBACK');
     }

@@ -79,8 +79,8 @@ export async function validateTuning(opts: { comments: number; rounds: number; l
     await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg');
     // A bulk load: triggers (audit) off for this session only.
     await admin.query("SET session_replication_role = replica");
-    await admin.query(`INSERT INTO users (email, username, display_name) SELECT 'u' || g || '@example.com', 'user_' || g, 'User ' || g FROM generate_series(1, ${USERS}) g`);
-    await admin.query(`INSERT INTO articles (author_id, title, slug, status, published_at) SELECT g, 'Article ' || g, 'article-' || g, 'published', now() FROM generate_series(1, ${USERS}) g`);
+    await admin.query(`INSERT INTO users (email, username, display_name) SELECT 'u' || g || '@example.com', 'user_' || g, 'User ' || g FROM generate_series(1, $1::int) g`, [USERS]);
+    await admin.query(`INSERT INTO articles (author_id, title, slug, status, published_at) SELECT g, 'Article ' || g, 'article-' || g, 'published', now() FROM generate_series(1, $1::int) g`, [USERS]);
     await admin.query(`INSERT INTO comments (article_id, author_id, body, created_at)
                        SELECT 1 + (g::bigint * 7919) % ${USERS}, 1 + (g::bigint * 104729) % ${USERS}, 'comment ' || g || ' ' || repeat('lorem ipsum ', 8), now() - g * interval '1 second'
                          FROM generate_series(1, $1::int) g`, [opts.comments]);

@@ -53,10 +53,12 @@ try {
   const variants = { none: null, '0009': 'bench_audit_row_0009', '0028': 'bench_audit_row_0028', inline: 'bench_audit_row_inline', current: 'pgpress_audit_row' } as const;
   async function use(fnName: string | null): Promise<void> {
     for (const [table, args] of [['users', "'email', 'username', 'display_name', 'bio'"], ['articles', '']] as const) {
-      if (fnName === null) await c.query(`ALTER TABLE ${table} DISABLE TRIGGER ${table}_audit`);
+      const [t, trigger] = [quoteIdent(table), quoteIdent(`${table}_audit`)];
+      if (fnName === null) await c.query(`ALTER TABLE ${t} DISABLE TRIGGER ${trigger}`);
       else {
-        await c.query(`CREATE OR REPLACE TRIGGER ${table}_audit AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fnName}(${args})`);
-        await c.query(`ALTER TABLE ${table} ENABLE TRIGGER ${table}_audit`);
+        // args: constant trigger arguments (column names as SQL literals) of this script.
+        await c.query(`CREATE OR REPLACE TRIGGER ${trigger} AFTER INSERT OR UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${quoteIdent(fnName)}(${args})`);
+        await c.query(`ALTER TABLE ${t} ENABLE TRIGGER ${trigger}`);
       }
     }
   }
@@ -81,7 +83,7 @@ try {
         const col = table === 'users' ? 'bio' : 'title';
         const t0 = performance.now();
         const c0 = cpuNs();
-        for (let i = 0; i < N; i++) await c.query(`UPDATE ${table} SET ${col} = $2 WHERE id = $1`, [1 + (i % 64), `v${r}-${i}`]);
+        for (let i = 0; i < N; i++) await c.query(`UPDATE ${quoteIdent(table)} SET ${quoteIdent(col)} = $2 WHERE id = $1`, [1 + (i % 64), `v${r}-${i}`]);
         times[table].push((cpuNs() - c0) / 1000 / N);
         wall[table].push(((performance.now() - t0) * 1000) / N);
       }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { PgpressError } from '../errors/index.ts';
 import { assertServerCanEnter, pgOwner } from './pgBinaries.ts';
+import { runFormatted } from '../db/utilityStatement.ts';
 
 // Copy to a temp name, fsync, rename, fsync the folder: a crash leaves no half segment under its
 // real name. A segment already archived is accepted only if identical (PostgreSQL retries after a
@@ -116,8 +117,7 @@ export async function configureArchiving(opts: { databaseUrl: string; backupDir:
     if (state.archiveMode !== 'off' && state.archiveCommand !== '' && !state.archiveCommand.includes(ARCHIVE_SCRIPT_NAME)) {
       throw new PgpressError('PGP_BACKUP_FAILED', `The server already archives WAL with archive_command = ${state.archiveCommand}. pgpress will not replace it: clear it (ALTER SYSTEM RESET archive_command) to let pgpress archive into ${resolve(opts.backupDir)}, or use your existing tool's backups.`);
     }
-    // ALTER SYSTEM takes no bind parameters: the value is quoted by the driver's literal escaper.
-    await client.query(`ALTER SYSTEM SET archive_command = ${client.escapeLiteral(ours)}`);
+    await runFormatted(client, 'ALTER SYSTEM SET archive_command = %L', [ours]);
     let restartNeeded = false;
     if (state.archiveMode === 'off') {
       await client.query("ALTER SYSTEM SET archive_mode = 'on'");

@@ -10,6 +10,7 @@ import type { TableFigure } from './manifest.ts';
 import { findProgram, pgOwner, runProgram } from './pgBinaries.ts';
 import { pgTime, startRecovery, type RestoredServer } from './restoreBackup.ts';
 import { figuresAtRestorePoint } from './tableFigures.ts';
+import { runFormatted } from '../db/utilityStatement.ts';
 
 /** The stanza pgpress configures. */
 export const STANZA = 'pgpress';
@@ -103,8 +104,7 @@ export async function configurePgbackrest(opts: { databaseUrl: string; backupDir
     if (mode !== 'off' && command !== '' && !command.includes('pgbackrest') && !command.includes('archive-wal.sh')) {
       throw new PgpressError('PGP_BACKUP_FAILED', `The server already archives WAL with archive_command = ${command}; pgpress will not replace it. Clear it (ALTER SYSTEM RESET archive_command) first.`);
     }
-    // ALTER SYSTEM takes no bind parameters: the value is quoted by the driver's literal escaper.
-    await client.query(`ALTER SYSTEM SET archive_command = ${client.escapeLiteral(ours)}`);
+    await runFormatted(client, 'ALTER SYSTEM SET archive_command = %L', [ours]);
     if (mode === 'off') await client.query("ALTER SYSTEM SET archive_mode = 'on'");
     await client.query('SELECT pg_reload_conf()');
     return { restartNeeded: mode === 'off' };

@@ -1,12 +1,7 @@
 // `backup verify` for the pgBackRest path: `pgbackrest verify` over the repository's checksums, then
 // the newest backup restored into a throwaway cluster at its restore point, amcheck and table figures.
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { newestLabel, pgbackrestRestore, pgbackrestVerifyRepo, readFigures } from './pgbackrest.ts';
-import { pgOwner } from './pgBinaries.ts';
-import { freePort } from '../db/freePort.ts';
-import { checkRestoredCopy, type VerifyReport } from './verifyBackup.ts';
+import { checkInThrowawayCluster, type VerifyReport } from './verifyBackup.ts';
 
 /** Verifies the newest (or given) pgBackRest backup; the report says what is wrong. */
 export async function pgbackrestVerify(opts: { backupDir: string; backupId?: string; pgBindir?: string }): Promise<VerifyReport> {
@@ -17,24 +12,10 @@ export async function pgbackrestVerify(opts: { backupDir: string; backupId?: str
   report.problems.push(...report.badFiles);
   if (report.problems.length === 0) {
     const fig = readFigures(opts.backupDir, label);
-    const scratch = mkdtempSync(join(tmpdir(), 'pgpress-verify-'));
-    const owner = pgOwner();
-    if (owner) chownSync(scratch, owner.uid, owner.gid);
-    try {
-      const restored = await pgbackrestRestore({
-        backupDir: opts.backupDir, to: 'latest', set: label, targetDir: join(scratch, 'pg'), port: await freePort(), pgBindir: opts.pgBindir, trustLocal: true,
-        ...(fig ? { restorePoint: fig.restorePoint } : {}), settings: { shared_buffers: '32MB', ...(fig ? {} : { recovery_target: 'immediate' }) },
-      });
-      try {
-        await checkRestoredCopy(restored.url, fig?.figures ?? null, fig ? undefined : 'no figures file for this backup', report);
-      } finally {
-        await restored.stop();
-      }
-    } catch (e) {
-      report.problems.push(`restore into a throwaway cluster failed: ${(e as Error).message}`);
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
+    await checkInThrowawayCluster((at) => pgbackrestRestore({
+      backupDir: opts.backupDir, to: 'latest', set: label, ...at, pgBindir: opts.pgBindir, trustLocal: true,
+      ...(fig ? { restorePoint: fig.restorePoint } : {}), settings: { shared_buffers: '32MB', ...(fig ? {} : { recovery_target: 'immediate' }) },
+    }), fig?.figures ?? null, fig ? undefined : 'no figures file for this backup', report);
   }
   report.ok = report.problems.length === 0;
   report.durationMs = Date.now() - t0;

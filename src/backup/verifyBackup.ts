@@ -46,18 +46,30 @@ export async function verifyBackup(opts: { backupDir: string; backupId?: string;
     return done();
   }
 
+  // To the restore point written with the figures; without one, to the moment it became consistent.
+  await checkInThrowawayCluster((at) => restoreBackup({
+    backupDir, to: 'latest', backupId: m.id, ...at, pgBindir: opts.pgBindir, trustLocal: true,
+    ...(m.restorePoint ? { restorePoint: m.restorePoint } : {}),
+    settings: { ...(m.restorePoint ? {} : { recovery_target: 'immediate' }), shared_buffers: '32MB' },
+  }), m.figures, m.figuresSkipped, report);
+  return done();
+}
+
+/** Restores into a throwaway cluster (a scratch folder the postgres OS user may enter, a free
+ *  port), checks it with checkRestoredCopy and removes it; a failed restore is a problem in report. */
+export async function checkInThrowawayCluster(
+  restore: (at: { targetDir: string; port: number }) => Promise<{ url: string; stop(): Promise<void> }>,
+  figures: TableFigure[] | null,
+  figuresSkipped: string | undefined,
+  report: VerifyReport,
+): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'pgpress-verify-'));
   const owner = pgOwner();
   if (owner) chownSync(scratch, owner.uid, owner.gid);
   try {
-    // To the restore point written with the figures; without one, to the moment it became consistent.
-    const restored = await restoreBackup({
-      backupDir, to: 'latest', backupId: m.id, targetDir: join(scratch, 'pg'), port: await freePort(), pgBindir: opts.pgBindir, trustLocal: true,
-      ...(m.restorePoint ? { restorePoint: m.restorePoint } : {}),
-      settings: { ...(m.restorePoint ? {} : { recovery_target: 'immediate' }), shared_buffers: '32MB' },
-    });
+    const restored = await restore({ targetDir: join(scratch, 'pg'), port: await freePort() });
     try {
-      await checkRestoredCopy(restored.url, m.figures, m.figuresSkipped, report);
+      await checkRestoredCopy(restored.url, figures, figuresSkipped, report);
     } finally {
       await restored.stop();
     }
@@ -66,7 +78,6 @@ export async function verifyBackup(opts: { backupDir: string; backupId?: string;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  return done();
 }
 
 /** amcheck on every btree index of the restored copy and its table figures against the source's; adds to report. */

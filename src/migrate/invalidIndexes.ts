@@ -1,6 +1,7 @@
 // Invalid indexes: what a failed or killed CREATE INDEX CONCURRENTLY leaves behind.
 import type pg from 'pg';
 import { quoteIdent } from '../db/sql.ts';
+import { runFormatted } from '../db/utilityStatement.ts';
 
 // An invalid index, unless a backend other than this one is building it: a CREATE INDEX
 // CONCURRENTLY in progress is INVALID too (its index_relid), and so is the _ccnew index of a
@@ -17,11 +18,6 @@ const INDEX_OID = 'SELECT to_regclass($1)::oid::text AS oid';
 /** schema.name, each part through quoteIdent: the only form these names take in SQL text. */
 function qualified(schema: string, name: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(name)}`;
-}
-
-/** Drops one index by its quoted, qualified name (from `qualified`). */
-async function dropIndex(client: pg.Client, qualifiedName: string): Promise<void> {
-  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualifiedName}`);
 }
 
 /** The index a statement creates concurrently, as written in it (quoted parts kept), or null. */
@@ -41,9 +37,8 @@ export async function indexOid(client: pg.Client, name: string): Promise<string 
 export async function dropOwnInvalidIndex(client: pg.Client, name: string, oidBefore: string | null = null): Promise<string | null> {
   const row = (await client.query<{ schema: string; name: string; oid: string }>(INVALID_NOT_IN_PROGRESS, [name])).rows[0];
   if (!row || row.oid === oidBefore) return null;
-  const q = qualified(row.schema, row.name);
-  await dropIndex(client, q);
-  return q;
+  await runFormatted(client, 'DROP INDEX CONCURRENTLY IF EXISTS %I.%I', [row.schema, row.name]);
+  return qualified(row.schema, row.name);
 }
 
 const CONCURRENT_INDEX = /^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\.("(?:[^"]|"")+"|[A-Za-z_][\w$]*))?/i;

@@ -2,6 +2,7 @@
 // gives the two that log in a generated password here). docs/security.md says what each may do.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { runFormatted } from '../db/utilityStatement.ts';
 
 /** Role names by purpose. */
 export const ROLES = Object.freeze({
@@ -38,18 +39,16 @@ export async function ensureRoles(admin: pg.ClientBase, passwords: Partial<Recor
     const name = ROLES[purpose];
     const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
     if (!rowCount) {
-      // The server quotes the name (format %I); the attributes are constants of this file.
-      const { rows } = await admin.query<{ stmt: string }>('SELECT format($1::text, $2::text) AS stmt', [`CREATE ROLE %I ${ROLE_ATTRIBUTES[purpose]}`, name]);
-      await admin.query(rows[0]!.stmt).catch((e: { code?: string }) => {
+      // The attributes are constants of this file; the name is quoted by the server.
+      await runFormatted(admin, `CREATE ROLE %I ${ROLE_ATTRIBUTES[purpose]}`, [name]).catch((e: { code?: string }) => {
         if (e.code !== '42710') throw e; // created by a concurrent start: fine
       });
     }
     const password = passwords[purpose];
     if (password !== undefined) {
-      const { rows } = await admin.query<{ stmt: string }>("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text) AS stmt", [name, scramVerifier(password)]);
-      await admin.query(rows[0]!.stmt);
+      await runFormatted(admin, 'ALTER ROLE %I PASSWORD %L', [name, scramVerifier(password)]);
     }
   }
   const { rows } = await admin.query<{ member: boolean }>("SELECT pg_has_role($1, 'pg_monitor', 'MEMBER') AS member", [ROLES.app]);
-  if (!rows[0]!.member) await admin.query(`GRANT pg_monitor TO ${ROLES.app}`);
+  if (!rows[0]!.member) await runFormatted(admin, 'GRANT pg_monitor TO %I', [ROLES.app]);
 }
