@@ -48,9 +48,12 @@ export async function figuresAtRestorePoint(url: string, name: string, lockTimeo
   try {
     await reader.connect();
     const tables = await userTables(locker);
+    // lock_timeout: a long writer makes this attempt fail rather than stall every other writer. A
+    // SET, built before BEGIN: a SELECT inside the transaction would take its snapshot before the
+    // locks, and the exported snapshot would miss writes the restore point has.
+    const setLockTimeout = await formatStatement(locker, 'SET LOCAL lock_timeout = %L', [`${Math.max(1, Math.floor(lockTimeoutMs))}ms`]);
     await locker.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    // lock_timeout: a long writer makes this attempt fail rather than stall every other writer.
-    await locker.query("SELECT set_config('lock_timeout', $1, true)", [`${Math.max(1, Math.floor(lockTimeoutMs))}ms`]);
+    await locker.query(setLockTimeout);
     // SHARE waits for every writer on these tables to commit (their commit records are then in the
     // WAL and visible) and keeps new ones out until COMMIT: the snapshot and the restore point
     // below see exactly the same rows. LOCK itself takes no snapshot.
