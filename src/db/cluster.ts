@@ -165,7 +165,7 @@ export class Cluster implements Queryable {
     const lane = this.lanes[opts.lane ?? 'default'];
     const deadline = this.deadlineOf(lane.name, opts.deadlineMs);
     const trace = this.leaks.trace(this.txStatement);
-    const attempt = (): Promise<TxResult<pg.QueryResult<R>>> => statementTxAttempt<R>(this.runner, lane, q, params, opts, deadline, trace);
+    const attempt = (): Promise<TxResult<pg.QueryResult<R>>> => statementTxAttempt<R>(this.runner, lane, q, params, opts, deadline, trace, this.opts.namedStatements);
     const gate = this.topology ? this.topology.gate(() => this.primaryBreaker, deadline) : this.primaryBreaker;
     const result = await this.retry.run('primary', gate, 'tx', deadline, this.topology ? this.topology.watch(attempt) : attempt);
     noteCommit(opts.session, result.lsn);

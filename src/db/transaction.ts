@@ -26,6 +26,11 @@ const COMMIT_AND_LSN = 'COMMIT; SELECT pg_current_wal_insert_lsn()::text AS lsn'
 // ends with the transaction, so nothing reaches the next user of the pooled connection.
 const SET_CONTEXT = "SELECT set_config('pgpress.actor_id', $1, true), set_config('pgpress.role', $2, true)";
 const SET_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)";
+// The commit record's position, read after COMMIT in the same message (never before it: a replica
+// at an earlier LSN may not have the commit).
+const COMMIT_LSN = 'SELECT pg_current_wal_insert_lsn()::text AS lsn';
+// PostgreSQL keeps a prepared statement's name in NAMEDATALEN - 1 bytes: a longer one stays unnamed.
+const MAX_NAME = 63;
 
 /** Runs fn once inside BEGIN … COMMIT on a connection of lane; a failure is an AttemptFailure with its stage. */
 export async function transactionAttempt<T>(runner: StatementRunner, lane: Lane, fn: (q: Queryable) => Promise<T>, opts: TxOptions, deadline: number, trace: CallerTrace): Promise<TxResult<T>> {
@@ -90,20 +95,24 @@ export async function transactionAttempt<T>(runner: StatementRunner, lane: Lane,
  * One statement in its own transaction in ONE round trip: BEGIN, the context, the statement,
  * COMMIT and the commit's LSN written as one pipelined message (pipeline.ts) — the same statements
  * transactionAttempt sends in four round trips, so triggers (audit) and row-level security see the
- * same SET LOCAL settings. The context is a small map of settings set in the same message
+ * same SET LOCAL settings. Each step is a prepared statement of the connection (named, unless
+ * namedStatements is off: PgBouncer in transaction mode), so none is parsed or planned again. The context is a small map of settings set in the same message
  * (contextSteps: pgpress.actor_id, pgpress.role, and statement_timeout when the deadline is nearer
  * than the lane's); a new setting is one more entry there. Stages: a server error on a step before
  * COMMIT is 'during' (the server ran nothing after it: definite), one on COMMIT is 'commit' with a
  * SQLSTATE (definite); any other failure once the message may have left (the socket, the deadline)
  * is 'commit' without an answer: outcome unknown, as a lost COMMIT is in transactionAttempt.
  */
-export async function statementTxAttempt<R extends pg.QueryResultRow>(runner: StatementRunner, lane: Lane, query: NamedQuery, params: readonly unknown[], opts: TxOptions, deadline: number, trace: CallerTrace): Promise<TxResult<pg.QueryResult<R>>> {
+export async function statementTxAttempt<R extends pg.QueryResultRow>(runner: StatementRunner, lane: Lane, query: NamedQuery, params: readonly unknown[], opts: TxOptions, deadline: number, trace: CallerTrace, named: boolean): Promise<TxResult<pg.QueryResult<R>>> {
   const lease = await runner.lease(lane, deadline, trace);
   const client = lease.client;
   const guard = deadlineGuard(lease, lane, deadline);
-  const steps: PipelineStep[] = [{ text: BEGIN[opts.isolation ?? 'read committed'], values: [] }, ...contextSteps(opts, guard.tight ? deadline : undefined)];
-  const at = steps.push({ text: query.text, values: params }) - 1;
-  const commitAt = steps.push({ text: 'COMMIT', values: [] }, { text: 'SELECT pg_current_wal_insert_lsn()::text AS lsn', values: [] }) - 2;
+  // Prepared once per connection (named): no step is parsed or planned again.
+  const n = (name: string): string | undefined => (named && name.length <= MAX_NAME ? name : undefined);
+  const isolation = opts.isolation ?? 'read committed';
+  const steps: PipelineStep[] = [{ text: BEGIN[isolation], values: [], name: n(`pgpress.pipe.begin.${isolation}`) }, ...contextSteps(opts, guard.tight ? deadline : undefined, n)];
+  const at = steps.push({ text: query.text, values: params, name: n(`pgpress.pipe.${query.name}`) }) - 1;
+  const commitAt = steps.push({ text: 'COMMIT', values: [], name: n('pgpress.pipe.commit') }, { text: COMMIT_LSN, values: [], name: n('pgpress.pipe.lsn') }) - 2;
   let discard = false;
   // The step a server error (a SQLSTATE) came from; undefined: no answer, the outcome is unknown.
   let failedStep: number | undefined;
@@ -142,10 +151,10 @@ export async function statementTxAttempt<R extends pg.QueryResultRow>(runner: St
 }
 
 /** The transaction's context as set_config(…, true) steps (SET LOCAL with bind parameters). */
-function contextSteps(opts: TxOptions, tightDeadline: number | undefined): PipelineStep[] {
+function contextSteps(opts: TxOptions, tightDeadline: number | undefined, n: (name: string) => string | undefined): PipelineStep[] {
   const steps: PipelineStep[] = [];
-  if (opts.actorId !== undefined || opts.role !== undefined) steps.push({ text: SET_CONTEXT, values: [opts.actorId ?? '', opts.role ?? ''] });
-  if (tightDeadline !== undefined) steps.push({ text: SET_STATEMENT_TIMEOUT, values: [String(Math.max(1, tightDeadline - Date.now()))] });
+  if (opts.actorId !== undefined || opts.role !== undefined) steps.push({ text: SET_CONTEXT, values: [opts.actorId ?? '', opts.role ?? ''], name: n('pgpress.pipe.context') });
+  if (tightDeadline !== undefined) steps.push({ text: SET_STATEMENT_TIMEOUT, values: [String(Math.max(1, tightDeadline - Date.now()))], name: n('pgpress.pipe.timeout') });
   return steps;
 }
 

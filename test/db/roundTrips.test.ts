@@ -107,3 +107,19 @@ test('through the store: creating an article, a comment and an event with a cont
   const audit = await admin.query<{ table_name: string; actor_id: string }>("SELECT table_name, actor_id::text FROM audit_log WHERE actor_id = $1 AND table_name = 'articles' AND row_id = $2", [ada.id, a.id]);
   assert.equal(audit.rowCount, 1);
 });
+
+test('each step of a one-trip write is prepared once per connection (no re-planning); unnamed behind a transaction pooler', async () => {
+  const preparedNames = async (c: typeof cluster): Promise<string[]> =>
+    (await c.query<{ name: string }>({ name: 'test.rt.prepared', text: "SELECT name FROM pg_prepared_statements WHERE name LIKE 'pgpress.pipe.%' ORDER BY name" })).rows.map((r) => r.name);
+  await cluster.txStatement(insertComment, [other.id, ada.id, null, 'prepared'], { actorId: String(ada.id), role: 'author' });
+  assert.deepEqual(await preparedNames(cluster), [
+    'pgpress.pipe.begin.read committed', 'pgpress.pipe.comments.insert', 'pgpress.pipe.commit', 'pgpress.pipe.context', 'pgpress.pipe.lsn',
+  ]);
+  proxy.reset();
+  await cluster.txStatement(insertComment, [other.id, ada.id, null, 'bound only'], { actorId: String(ada.id), role: 'author' });
+  assert.equal(proxy.turns, 1);
+  const pooled = clusterFactory(db.appUrl)({ lanes: { default: { max: 1 } }, namedStatements: false });
+  await pooled.txStatement(insertComment, [other.id, ada.id, null, 'unnamed'], { actorId: String(ada.id), role: 'author' });
+  assert.deepEqual(await preparedNames(pooled), [], 'namedStatements: false (PgBouncer in transaction mode) prepares nothing');
+  assert.deepEqual((await commentsOf(other.id)).slice(-3), ['prepared', 'bound only', 'unnamed']);
+});

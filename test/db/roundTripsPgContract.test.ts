@@ -1,5 +1,6 @@
 // src/db/pipeline.ts reaches into node-postgres in one place: pg.Result, pg.utils.prepareValue,
-// pg.DatabaseError and the Connection's parse/bind/describe/execute/sync. This fails if pg changes
+// pg.DatabaseError, the Connection's parse/bind/describe/execute/sync and its 'parseComplete'
+// event (which named steps a connection has prepared). This fails if pg changes
 // any of them: parameters encode as pg.Query encodes them, rows parse with the client's types, an
 // error names its step and the steps after it never run.
 import { test, after } from 'node:test';
@@ -20,7 +21,7 @@ test('the pieces of pg the pipeline uses are still there', () => {
   assert.equal(typeof p.utils.prepareValue, 'function');
   assert.equal(typeof p.DatabaseError, 'function');
   const con = (c as unknown as { connection: Record<string, unknown> }).connection;
-  for (const m of ['parse', 'bind', 'describe', 'execute', 'sync', 'sendCopyFail']) assert.equal(typeof con[m], 'function', `Connection.${m}`);
+  for (const m of ['parse', 'bind', 'describe', 'execute', 'sync', 'sendCopyFail', 'on', 'removeListener']) assert.equal(typeof con[m], 'function', `Connection.${m}`);
 });
 
 test('steps run in order with parameters encoded and rows typed as pg.Query does', async () => {
@@ -62,4 +63,37 @@ test('on a client whose connection already failed pg refuses without writing: th
   assert.equal(out.sent, false);
   assert.equal(out.failedStep, undefined);
   await doomed.end().catch(() => undefined);
+});
+
+test('named steps are prepared once per connection; a Parse the server skipped or refused is sent again, one it completed is not', async () => {
+  const con = (c as unknown as { connection: { on(e: string, f: () => void): void; removeListener(e: string, f: () => void): void } }).connection;
+  let parses = 0;
+  const count = (): void => void parses++;
+  con.on('parseComplete', count);
+  try {
+    const add = { name: 'test.pipe.add', text: 'SELECT $1::int + 1 AS n', values: [1] };
+    assert.equal((await sendPipeline(c, [add])).results[0]!.rows[0].n, 2);
+    assert.equal(parses, 1);
+    assert.equal((await sendPipeline(c, [{ ...add, values: [41] }])).results[0]!.rows[0].n, 42);
+    assert.equal(parses, 1, 'the second pipeline binds the prepared statement: no Parse, no planning');
+    const prepared = (await c.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name')).rows.map((r) => r.name);
+    assert.ok(prepared.includes('test.pipe.add'), `prepared: ${prepared.join(', ')}`);
+    // Parsed, then its Execute failed: prepared all the same (a second Parse would be 42P05).
+    const div = { name: 'test.pipe.div', text: 'SELECT 10 / $1::int AS q', values: [0] };
+    assert.equal(((await sendPipeline(c, [div])).error as pg.DatabaseError).code, '22012');
+    const again = await sendPipeline(c, [{ ...div, values: [5] }]);
+    assert.equal(again.error, undefined, String(again.error));
+    assert.equal(again.results[0]!.rows[0].q, 2);
+    // Skipped after an earlier step's error: never prepared, so Parsed next time (a Bind alone would be 26000).
+    const after1 = { name: 'test.pipe.after', text: 'SELECT 2 AS two', values: [] };
+    assert.equal(((await sendPipeline(c, [{ text: 'SELECT 1 / 0', values: [] }, after1])).error as pg.DatabaseError).code, '22012');
+    const later = await sendPipeline(c, [after1]);
+    assert.equal(later.error, undefined, String(later.error));
+    assert.equal(later.results[0]!.rows[0].two, 2);
+    // Refused at Parse: not prepared; the name is parsed again.
+    assert.equal(((await sendPipeline(c, [{ name: 'test.pipe.bad', text: 'SELEC 1', values: [] }])).error as pg.DatabaseError).code, '42601');
+    assert.equal((await sendPipeline(c, [{ name: 'test.pipe.bad', text: 'SELECT 3 AS x', values: [] }])).results[0]!.rows[0].x, 3);
+  } finally {
+    con.removeListener('parseComplete', count);
+  }
 });
