@@ -47,9 +47,18 @@ export interface ReadContext {
   role?: string;
 }
 
+/** Statements a caller runs in a write's own transaction: before it, and after it with its value
+ *  (the HTTP layer claims an idempotency key and stores the answer, atomically with the write). */
+export interface WriteHooks {
+  before(q: Queryable): Promise<void>;
+  after(q: Queryable, value: unknown): Promise<void>;
+}
+
 /** Who performs a write (recorded by the audit log through pgpress.actor_id), and its session. */
 export interface WriteContext extends ReadContext {
   actorId?: number;
+  /** Run in the write's transaction (the write then takes the tx() path, not the one-round-trip one). */
+  inTx?: WriteHooks;
 }
 
 /** A write to or under an article, with the caller's permission check run in its transaction on the primary. */
@@ -64,6 +73,19 @@ export interface EventContext {
   /** The sender and role, SET LOCAL for row-level security (a draft is visible to its author, editors, admins). */
   actorId?: number;
   role?: string;
+  /** Run in the events' transaction (as WriteContext.inTx). */
+  inTx?: WriteHooks;
+}
+
+/** fn between the hooks' before and after, in the same transaction; fn itself without hooks. */
+function hooked<T>(hooks: WriteHooks | undefined, fn: (q: Queryable) => Promise<T>): (q: Queryable) => Promise<T> {
+  if (hooks === undefined) return fn;
+  return async (q) => {
+    await hooks.before(q);
+    const value = await fn(q);
+    await hooks.after(q, value);
+    return value;
+  };
 }
 
 /** What is left until deadline, as a call's deadlineMs (at least 1: an expired call fails at once). */
@@ -165,13 +187,15 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
   // The cache's tags are invalidated only after the transaction committed (tx has returned), with
   // its commit LSN: never inside it, where a reader could reload the old row before the commit.
   const write = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>, tagsOf?: (v: T) => string[]): Promise<T> => {
-    const r = await cluster.tx(fn, { session: ctx?.session, deadlineMs: remainingMs(ctx?.deadline), ...rlsTxOptions(ctx) });
+    const r = await cluster.tx(hooked(ctx?.inTx, fn), { session: ctx?.session, deadlineMs: remainingMs(ctx?.deadline), ...rlsTxOptions(ctx) });
     if (cache && tagsOf) await cache.invalidate(tagsOf(r.value), 'write', r.lsn === '' ? undefined : r.lsn);
     return r.value;
   };
   // A write of one statement (create an article, a comment): its transaction, context and commit
   // LSN in one network round trip (src/db/pipelineWrite.ts), otherwise as write().
   const writeOne = async <T>(ctx: WriteContext | undefined, fn: (q: Queryable) => Promise<T>, tagsOf?: (v: T) => string[]): Promise<T> => {
+    // Hooks are statements of their own: the write is then a transaction of several.
+    if (ctx?.inTx) return write(ctx, fn, tagsOf);
     const r = await oneStatementTx(cluster, { session: ctx?.session, deadlineMs: remainingMs(ctx?.deadline), ...rlsTxOptions(ctx) }, fn);
     if (cache && tagsOf) await cache.invalidate(tagsOf(r.value), 'write', r.lsn === '' ? undefined : r.lsn);
     return r.value;
@@ -181,6 +205,8 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
   // caller with an actor reads in a transaction on the primary that SETs LOCAL its context.
   const asActor = async <T>(ctx: ReadContext | EventContext | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> =>
     (await cluster.tx(fn, { deadlineMs: remainingMs(ctx?.deadline), ...rlsTxOptions(ctx) })).value;
+  // Events with hooks: one transaction (with the sender's context, if any) around hooks and events.
+  const eventsTx = <T>(o: EventContext, run: (q: Queryable) => Promise<T>): Promise<T> => asActor(o, hooked(o.inTx, run));
   // Published articles come from the usual (cached, replica-routed) read; one hidden from anonymous
   // readers is read again with the caller's context, where its author, editors and admins see it.
   const orAsActor = async <T>(ctx: ReadContext | undefined, anonymous: () => Promise<T>, fn: (q: Queryable) => Promise<T>): Promise<T> => {
@@ -230,10 +256,12 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     events: {
       record: (e, o) => {
         const run = (q: Queryable): Promise<string> => recordEvent(q, e, { seesAll: o?.seesAll ?? false, ...ingest });
+        if (o?.inTx) return eventsTx(o, run);
         return hasRlsContext(o) ? oneStatementTx(cluster, { deadlineMs: remainingMs(o?.deadline), ...rlsTxOptions(o) }, run).then((r) => r.value) : run(withDeadline(cluster, o?.deadline));
       },
       recordBatch: (es, o) => {
         const run = (q: Queryable): Promise<number> => recordEvents(q, es, { seesAll: o?.seesAll ?? false, ...ingest });
+        if (o?.inTx) return eventsTx(o, run);
         return hasRlsContext(o) ? asActor(o, run) : run(withDeadline(cluster, o?.deadline));
       },
       counts: (articleId, from, to) => eventCounts(cluster, articleId, from, to),

@@ -151,6 +151,8 @@ export const settingsSchema = z.object({
   REINDEX_BLOAT_PCT: intIn(1, 99).default(30),
   REINDEX_MIN_BYTES: intIn(0, 1_000_000_000_000).default(1_048_576),
   JOB_SOURCE_CHANGES_INTERVAL_S: intIn(0, 31_536_000).default(3_600),
+  JOB_IDEMPOTENCY_KEYS_INTERVAL_S: intIn(0, 31_536_000).default(600),
+  IDEMPOTENCY_KEY_TTL_HOURS: intIn(1, 8_760).default(24),
   // Unset: backups/ inside PGPRESS_DATA_DIR for the embedded default; required with DATABASE_URL.
   BACKUP_DIR: z.string().min(1, 'must not be empty').optional(),
   PG_BINDIR: z.string().min(1, 'must not be empty').optional(),
@@ -224,6 +226,8 @@ export interface Settings {
     readonly readyzCacheMs: number;
     /** Fastify's trustProxy: which X-Forwarded-For hops to believe for the client address. */
     readonly trustProxy: boolean | number | string[];
+    /** An Idempotency-Key's stored answer is replayed this long, then purged (idempotency_keys job). */
+    readonly idempotencyKeyTtlHours: number;
   };
   /** Partition maintenance (`pgpress maintain`); retention 0 keeps every month. */
   /** GET /metrics: its own port (0: on the API), bearer token (hidden from printing), database figures' cache, statements kept. */
@@ -240,7 +244,7 @@ export interface Settings {
   readonly scheduler: {
     readonly enabled: boolean;
     readonly pollMs: number;
-    readonly intervalsS: { readonly partitions: number; readonly matviews: number; readonly vacuum: number; readonly reindex: number; readonly sourceChanges: number };
+    readonly intervalsS: { readonly partitions: number; readonly matviews: number; readonly vacuum: number; readonly reindex: number; readonly sourceChanges: number; readonly idempotencyKeys: number };
     readonly matviewMaxAgeS: number;
     readonly vacuumDeadTuplesMin: number;
     readonly vacuumDeadPct: number;
@@ -341,6 +345,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       requestBudgetMs: p.HTTP_REQUEST_BUDGET_MS,
       readyzCacheMs: p.READYZ_CACHE_MS,
       trustProxy: p.TRUST_PROXY,
+      idempotencyKeyTtlHours: p.IDEMPOTENCY_KEY_TTL_HOURS,
     }),
     metrics: Object.freeze(secret({ port: p.METRICS_PORT, token: p.METRICS_TOKEN, dbCacheMs: p.METRICS_DB_CACHE_MS, statementsTopK: p.METRICS_STATEMENTS_TOP_K }, 'token')),
     maintenance: Object.freeze({
@@ -360,6 +365,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
         vacuum: p.JOB_VACUUM_INTERVAL_S,
         reindex: p.JOB_REINDEX_INTERVAL_S,
         sourceChanges: p.JOB_SOURCE_CHANGES_INTERVAL_S,
+        idempotencyKeys: p.JOB_IDEMPOTENCY_KEYS_INTERVAL_S,
       }),
       matviewMaxAgeS: p.MATVIEW_MAX_AGE_S,
       vacuumDeadTuplesMin: p.VACUUM_DEAD_TUPLES_MIN,

@@ -10,6 +10,8 @@ export const ERROR_CATALOGUE = {
   PGP_CONFLICT: { status: 409, summary: 'The write conflicts with existing data (duplicate key, stale version).' },
   PGP_PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is over the size limit.' },
   PGP_UNPROCESSABLE: { status: 422, summary: 'The request refers to something that does not exist or breaks a rule of the data.' },
+  PGP_IDEMPOTENCY_MISMATCH: { status: 422, summary: 'The Idempotency-Key was first used with a different request (method, path or body); send a new key for a new request.' },
+  PGP_IDEMPOTENCY_CONFLICT: { status: 409, summary: 'The Idempotency-Key is taken but its answer could not be read (purged a moment ago); retry the same request.' },
   PGP_RATE_LIMITED: { status: 429, summary: 'Too many requests from this client; retry after the time given.' },
   PGP_POOL_TIMEOUT: { status: 503, summary: 'No database connection became free before the deadline.' },
   PGP_CIRCUIT_OPEN: { status: 503, summary: 'The database target is failing; calls fail fast until a trial succeeds.' },

@@ -1,10 +1,11 @@
 // buildApp: the Fastify application over a Store.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.ts';
 import type { TokenService } from '../security/tokens.ts';
 import type { Store } from '../store.ts';
 import { errorHandler, failureResponses, rateLimitedResponse } from './errors.ts';
+import { Idempotency } from './idempotency/idempotentWrite.ts';
 import { installJsonParser } from './jsonBody.ts';
 import { installLoadShedding } from './loadShedding.ts';
 import { installOpenApi } from './openapi.ts';
@@ -43,6 +44,10 @@ export interface AppOptions {
   trustProxy?: boolean | number | string[];
   /** GET /metrics: on its own port and/or behind a token (METRICS_*); default on the API, open. */
   metrics?: MetricsOptions;
+  /** Idempotency-Key: how long answers are replayed (IDEMPOTENCY_KEY_TTL_HOURS, default 24) and the
+   *  fingerprints' HMAC secret, which every instance must share (`serve` derives it from JWT_SECRET;
+   *  default: random, for one instance). */
+  idempotency?: { ttlHours?: number; secret?: Buffer };
 }
 
 /** Trusts the nearest `hops` proxies: X-Forwarded-For is read back that many entries. */
@@ -116,7 +121,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     route.schema = { ...route.schema, response: { ...failureResponses, ...(limited ? rateLimitedResponse : {}), ...(route.schema.response as object) } };
   });
   await installOpenApi(app);
-  const deps = { store: opts.store, tokens: opts.tokens };
+  const idempotency = new Idempotency(opts.store.cluster, { ttlHours: opts.idempotency?.ttlHours ?? 24, secret: opts.idempotency?.secret ?? randomBytes(32) });
+  const deps = { store: opts.store, tokens: opts.tokens, idempotency };
   await app.register(healthRoutes, { ...deps, ...(opts.readyzCacheMs === undefined ? {} : { readyzCacheMs: opts.readyzCacheMs }) });
   await app.register(userRoutes, deps);
   await app.register(articleRoutes, deps);

@@ -1,4 +1,5 @@
 // startServer: the whole service — embedded PostgreSQL if needed, migrations, store, HTTP.
+import { createHmac } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../config/settings.ts';
@@ -97,7 +98,8 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       const { pollMs, retentionMs } = settings.cacheChanges;
       feed = await startCacheChangeFeed({ url: settings.cacheListenUrl ?? primaryUrl, cache: store.cache, log: logger, pollMs, retentionMs, ...(redis ? { redis, namespace } : {}) });
     }
-    const tokens = tokenService(resolveJwtSecret(settings.jwtSecret, settings.dataDir));
+    const jwtSecret = resolveJwtSecret(settings.jwtSecret, settings.dataDir);
+    const tokens = tokenService(jwtSecret);
     const app = await buildApp({
       store,
       tokens,
@@ -112,6 +114,8 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       shedEventLoopDelayMs: settings.http.shedEventLoopDelayMs,
       trustProxy: settings.http.trustProxy,
       readyzCacheMs: settings.http.readyzCacheMs,
+      // Instances share JWT_SECRET, so they agree on every request's fingerprint (a retry may reach another).
+      idempotency: { ttlHours: settings.http.idempotencyKeyTtlHours, secret: createHmac('sha256', jwtSecret).update('pgpress idempotency fingerprint').digest() },
       metrics: {
         port: settings.metrics.port,
         host: settings.host,

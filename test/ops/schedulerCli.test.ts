@@ -14,7 +14,7 @@ admin.on('error', () => undefined); // the harness drops the database WITH (FORC
 await admin.connect();
 after(() => admin.end());
 const env = { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent', SCHEDULER_POLL_MS: '100' };
-const JOBS = ['matviews', 'partitions', 'reindex', 'source_changes', 'vacuum'];
+const JOBS = ['idempotency_keys', 'matviews', 'partitions', 'reindex', 'source_changes', 'vacuum'];
 
 test('pgpress scheduler runs every default job once, pgpress jobs lists them, SIGTERM stops it and frees the lock', async () => {
   const child = spawn(process.execPath, ['bin/pgpress.js', 'scheduler'], { env, stdio: ['ignore', 'ignore', 'pipe'] });

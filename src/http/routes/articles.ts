@@ -9,6 +9,7 @@ import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { article, articleBody, articlePatchBody, idParams, slugParams, versionBody } from './schemas.ts';
 import { readCtx, writeCtx } from '../requestContext.ts';
+import { idempotencyHeaders } from '../idempotency/key.ts';
 
 type ArticleBody = Omit<NewArticle, 'authorId'> & { authorId?: number };
 
@@ -20,7 +21,7 @@ function readable(a: Article, req: FastifyRequest): Article {
 
 /** POST/GET/PATCH /v1/articles…, POST /v1/articles/:id/publish|archive. */
 export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
-  const { store, tokens } = opts;
+  const { store, tokens, idempotency } = opts;
   const errors = { '4xx': errorBodySchema };
   const writer = { preHandler: requireActor(tokens) };
   const reader = { preHandler: optionalActor(tokens) };
@@ -33,13 +34,13 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
 
   app.post<{ Body: ArticleBody }>(
     '/v1/articles',
-    { ...writer, schema: { security: [{ bearer: [] }], body: articleBody, response: { 201: article, ...errors } } },
+    { ...writer, schema: { security: [{ bearer: [] }], headers: idempotencyHeaders, body: articleBody, response: { 201: article, ...errors } } },
     async (req, reply) => {
       const actor = actorOf(req);
       // Authors write as themselves; editors and admins may write on someone's behalf.
       const authorId = req.body.authorId ?? actor.userId;
       assertMayChange(actor, authorId);
-      return reply.status(201).send(await store.articles.create({ ...req.body, authorId }, writeCtx(req)));
+      return idempotency.write(req, reply, 201, (inTx) => store.articles.create({ ...req.body, authorId }, { ...writeCtx(req), inTx }));
     },
   );
 
@@ -57,18 +58,18 @@ export async function articleRoutes(app: FastifyInstance, opts: RouteDeps): Prom
 
   app.patch<{ Params: { id: string }; Body: ArticlePatch & { version: number } }>(
     '/v1/articles/:id',
-    { ...writer, schema: { security: [{ bearer: [] }], params: idParams, body: articlePatchBody, response: { 200: article, ...errors } } },
-    async (req) => {
+    { ...writer, schema: { security: [{ bearer: [] }], headers: idempotencyHeaders, params: idParams, body: articlePatchBody, response: { 200: article, ...errors } } },
+    async (req, reply) => {
       const { version, ...patch } = req.body;
-      return store.articles.update(Number(req.params.id), version, patch, ownerWrite(req));
+      return idempotency.write(req, reply, 200, (inTx) => store.articles.update(Number(req.params.id), version, patch, { ...ownerWrite(req), inTx }));
     },
   );
 
   for (const action of ['publish', 'archive'] as const) {
     app.post<{ Params: { id: string }; Body: { version: number } }>(
       `/v1/articles/:id/${action}`,
-      { ...writer, schema: { security: [{ bearer: [] }], params: idParams, body: versionBody, response: { 200: article, ...errors } } },
-      async (req) => store.articles[action](Number(req.params.id), req.body.version, ownerWrite(req)),
+      { ...writer, schema: { security: [{ bearer: [] }], headers: idempotencyHeaders, params: idParams, body: versionBody, response: { 200: article, ...errors } } },
+      async (req, reply) => idempotency.write(req, reply, 200, (inTx) => store.articles[action](Number(req.params.id), req.body.version, { ...ownerWrite(req), inTx })),
     );
   }
 }

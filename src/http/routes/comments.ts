@@ -6,10 +6,11 @@ import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { clampInt, comment, commentBody, commentsQuery, idParams } from './schemas.ts';
 import { readCtx, writeCtx } from '../requestContext.ts';
+import { idempotencyHeaders } from '../idempotency/key.ts';
 
 /** GET/POST /v1/articles/:id/comments, DELETE /v1/comments/:id. */
 export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
-  const { store, tokens } = opts;
+  const { store, tokens, idempotency } = opts;
   const errors = { '4xx': errorBodySchema };
 
   /** Comments hang off articles the caller can read: a draft's are as hidden as the draft. */
@@ -31,7 +32,7 @@ export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Prom
 
   app.post<{ Params: { id: string }; Body: { body: string; parentId?: number } }>(
     '/v1/articles/:id/comments',
-    { preHandler: requireActor(tokens), schema: { security: [{ bearer: [] }], params: idParams, body: commentBody, response: { 201: comment, ...errors } } },
+    { preHandler: requireActor(tokens), schema: { security: [{ bearer: [] }], headers: idempotencyHeaders, params: idParams, body: commentBody, response: { 201: comment, ...errors } } },
     async (req, reply) => {
       const actor = actorOf(req);
       const articleId = Number(req.params.id);
@@ -41,14 +42,13 @@ export async function commentRoutes(app: FastifyInstance, opts: RouteDeps): Prom
         if (a.status !== 'published' && !mayChange(actor, a.authorId)) throw new PgpressError('PGP_NOT_FOUND', `Article ${articleId} does not exist.`);
       };
       const input = { articleId, authorId: actor.userId, body: req.body.body, parentId: req.body.parentId ?? null };
-      const created = await store.comments.create(input, { ...writeCtx(req), check });
-      return reply.status(201).send(created);
+      return idempotency.write(req, reply, 201, (inTx) => store.comments.create(input, { ...writeCtx(req), check, inTx }));
     },
   );
 
   app.delete<{ Params: { id: string } }>(
     '/v1/comments/:id',
-    { preHandler: requireActor(tokens), schema: { security: [{ bearer: [] }], params: idParams, response: { 200: comment, ...errors } } },
-    async (req) => store.comments.delete(Number(req.params.id), writeCtx(req)),
+    { preHandler: requireActor(tokens), schema: { security: [{ bearer: [] }], headers: idempotencyHeaders, params: idParams, response: { 200: comment, ...errors } } },
+    async (req, reply) => idempotency.write(req, reply, 200, (inTx) => store.comments.delete(Number(req.params.id), { ...writeCtx(req), inTx })),
   );
 }

@@ -3,11 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ArticleEvent } from '../../content/events/repository.ts';
 import { noArticleStats } from '../../content/analytics/repository.ts';
 import type { Actor } from '../../security/tokens.ts';
+import type { WriteHooks } from '../../store.ts';
 import { mayChange, optionalActor } from '../auth.ts';
 import { errorBodySchema } from '../errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { articleStats, clampInt, eventBatchBody, eventBody, idParams, topQuery, userStats } from './schemas.ts';
 import { readCtx } from '../requestContext.ts';
+import { idempotencyHeaders } from '../idempotency/key.ts';
 
 type EventInput = Omit<ArticleEvent, 'userId'>;
 
@@ -18,27 +20,29 @@ const rlsActor = (actor: Actor | undefined): { actorId?: number; role?: string }
 
 /** POST /v1/events, POST /v1/events/batch, GET /v1/analytics/…. */
 export async function engagementRoutes(app: FastifyInstance, opts: RouteDeps): Promise<void> {
-  const { store, tokens } = opts;
+  const { store, tokens, idempotency } = opts;
   const errors = { '4xx': errorBodySchema };
   // Readers may be anonymous; a token, when sent, attributes the events to its user (never the body).
   const reader = { preHandler: optionalActor(tokens) };
 
   app.post<{ Body: EventInput }>(
     '/v1/events',
-    { ...reader, schema: { body: eventBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
+    { ...reader, schema: { headers: idempotencyHeaders, body: eventBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
     async (req, reply) => {
-      await store.events.record({ ...req.body, userId: req.actor?.userId ?? null }, { seesAll: seesAll(req.actor), deadline: req.deadline, ...rlsActor(req.actor) });
-      return reply.status(202).send({ accepted: 1 });
+      const record = (inTx: WriteHooks | undefined): Promise<string> =>
+        store.events.record({ ...req.body, userId: req.actor?.userId ?? null }, { seesAll: seesAll(req.actor), deadline: req.deadline, ...rlsActor(req.actor), ...(inTx ? { inTx } : {}) });
+      return idempotency.write(req, reply, 202, record, { body: () => ({ accepted: 1 }) });
     },
   );
 
   app.post<{ Body: { events: EventInput[] } }>(
     '/v1/events/batch',
-    { ...reader, schema: { body: eventBatchBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
+    { ...reader, schema: { headers: idempotencyHeaders, body: eventBatchBody, response: { 202: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } }, ...errors } } },
     async (req, reply) => {
       const userId = req.actor?.userId ?? null;
-      const accepted = await store.events.recordBatch(req.body.events.map((e) => ({ ...e, userId })), { seesAll: seesAll(req.actor), deadline: req.deadline, ...rlsActor(req.actor) });
-      return reply.status(202).send({ accepted });
+      const record = (inTx: WriteHooks | undefined): Promise<number> =>
+        store.events.recordBatch(req.body.events.map((e) => ({ ...e, userId })), { seesAll: seesAll(req.actor), deadline: req.deadline, ...rlsActor(req.actor), ...(inTx ? { inTx } : {}) });
+      return idempotency.write(req, reply, 202, record, { body: (accepted) => ({ accepted }) });
     },
   );
 

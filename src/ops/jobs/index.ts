@@ -6,8 +6,9 @@ import { partitionsJob } from './partitions.ts';
 import { reindexJob } from './reindex.ts';
 import { sourceChangesJob } from './sourceChanges.ts';
 import { vacuumJob } from './vacuum.ts';
+import { idempotencyKeysJob } from './idempotencyKeys.ts';
 
-export { matviewsJob, partitionsJob, reindexJob, sourceChangesJob, vacuumJob };
+export { idempotencyKeysJob, matviewsJob, partitionsJob, reindexJob, sourceChangesJob, vacuumJob };
 export { indexBloat, bloatMethod, type IndexBloat } from './bloat.ts';
 
 /** The jobs with a non-zero interval in settings, partitions first (new months before events arrive). */
@@ -19,6 +20,7 @@ export function defaultJobs(s: Settings): JobDefinition[] {
     vacuumJob({ minDead: s.scheduler.vacuumDeadTuplesMin, deadPct: s.scheduler.vacuumDeadPct }, i.vacuum * 1000),
     reindexJob({ bloatPct: s.scheduler.reindexBloatPct, minBytes: s.scheduler.reindexMinBytes }, i.reindex * 1000),
     sourceChangesJob(i.sourceChanges * 1000),
+    idempotencyKeysJob(s.http.idempotencyKeyTtlHours, i.idempotencyKeys * 1000),
   ];
   return all.filter((j) => j.intervalMs > 0);
 }

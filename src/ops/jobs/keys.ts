@@ -5,4 +5,5 @@ export const JOB_LOCK_KEYS = {
   reindex: 7_283_901_311n,
   sourceChanges: 7_283_901_312n,
   matviews: 7_283_901_313n,
+  idempotencyKeys: 7_283_901_314n,
 } as const;
