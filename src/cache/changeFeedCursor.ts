@@ -5,6 +5,13 @@ import type { Redis, Cluster as RedisCluster } from 'ioredis';
 export interface ChangeCursor {
   xmin: string;
   at: Date;
+  /**
+   * The history the xmin belongs to ("system identifier:timeline" of the primary it was read on).
+   * Transaction ids continue on a promoted standby, but those the old primary assigned without
+   * the standby seeing them (lost with asynchronous replication) are assigned again: on another
+   * history the xmin proves nothing. Absent in cursors stored by older versions (then trusted).
+   */
+  history?: string;
 }
 
 /** Loads and saves the cursor up to which the shared tier (L2) has been invalidated. */
@@ -26,13 +33,14 @@ export function redisCursorStore(redis: Redis | RedisCluster, key: string = CURS
     async load(): Promise<ChangeCursor | undefined> {
       const raw = await redis.get(key);
       if (raw === null) return undefined;
-      const v = JSON.parse(raw) as { xmin?: unknown; at?: unknown };
+      const v = JSON.parse(raw) as { xmin?: unknown; at?: unknown; history?: unknown };
       if (typeof v.xmin !== 'string' || !/^\d+$/.test(v.xmin) || typeof v.at !== 'string') return undefined;
       const at = new Date(v.at);
-      return Number.isNaN(at.getTime()) ? undefined : { xmin: v.xmin, at };
+      if (Number.isNaN(at.getTime())) return undefined;
+      return typeof v.history === 'string' ? { xmin: v.xmin, at, history: v.history } : { xmin: v.xmin, at };
     },
     async save(cursor: ChangeCursor): Promise<void> {
-      await redis.set(key, JSON.stringify({ xmin: cursor.xmin, at: cursor.at.toISOString() }));
+      await redis.set(key, JSON.stringify({ xmin: cursor.xmin, at: cursor.at.toISOString(), ...(cursor.history === undefined ? {} : { history: cursor.history }) }));
     },
   };
 }
@@ -43,4 +51,9 @@ export function redisCursorStore(redis: Redis | RedisCluster, key: string = CURS
  */
 export function cursorOutlivedRetention(stored: ChangeCursor, dbNow: Date, retentionMs: number): boolean {
   return dbNow.getTime() - stored.at.getTime() > retentionMs;
+}
+
+/** Whether a stored cursor was read on another history than the primary's now (a failover, a switchover, another cluster). */
+export function cursorFromOtherHistory(stored: ChangeCursor, history: string): boolean {
+  return stored.history !== undefined && stored.history !== history;
 }

@@ -8,12 +8,14 @@ export const CHANGE_CHANNEL = 'pgpress_cache_changes';
  * One page of the log from the cursor on, with the statement snapshot's xmin and clock.
  * Why xmin: every transaction below it has finished, so the next read from it cannot miss a
  * transaction that commits late with a lower row id; rows at or above it may be read again
- * (the feed skips ids it has delivered). $1 cursor (xid8), $2 after id, $3 page size.
+ * (the feed skips ids it has delivered). standby: the node is (now) in recovery, where a LISTEN
+ * hears nothing and the log only grows by replay: the feed leaves it for the primary.
+ * $1 cursor (xid8), $2 after id, $3 page size.
  */
 export const readChanges: NamedQuery = sql(
   'pgpress_cache_changes_read',
-  `SELECT s.xmin::text AS xmin, s.now, c.id::text AS id, c.xid::text AS xid, c.tags
-     FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin, now() AS now) s
+  `SELECT s.xmin::text AS xmin, s.now, s.standby, c.id::text AS id, c.xid::text AS xid, c.tags
+     FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin, now() AS now, pg_is_in_recovery() AS standby) s
      LEFT JOIN LATERAL (
        SELECT id, xid, tags FROM pgpress_cache_changes
         WHERE xid >= $1::xid8 AND id > $2::bigint
@@ -41,4 +43,18 @@ export const pruneChanges: NamedQuery = sql(
      SELECT id FROM pgpress_cache_changes
       WHERE at < now() - make_interval(secs => $1)
       ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+);
+
+/**
+ * What the feed checks on each connection before trusting it: a standby is refused (its LISTEN
+ * would hear nothing), and the primary's timeline (from its current WAL file name) and system
+ * identifier say whether this is the history the cursor was read on. A promotion starts a new
+ * timeline; a cursor from another timeline (or another cluster) cannot prove it saw everything.
+ */
+export const nodeHistory: NamedQuery = sql(
+  'pgpress_cache_changes_node',
+  `SELECT pg_is_in_recovery() AS standby,
+          CASE WHEN NOT pg_is_in_recovery()
+               THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS timeline,
+          (SELECT system_identifier::text FROM pg_control_system()) AS system`,
 );

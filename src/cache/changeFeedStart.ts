@@ -8,8 +8,13 @@ import type { Invalidator } from './types.ts';
 
 /** What the feed needs from its surroundings. */
 export interface CacheChangeFeedOptions {
-  /** A direct PostgreSQL URL (CACHE_LISTEN_URL, default DATABASE_URL): LISTEN fails through PgBouncer. */
+  /**
+   * A direct PostgreSQL URL (CACHE_LISTEN_URL, default DATABASE_URL): LISTEN fails through PgBouncer.
+   * Several hosts (or patroniUrls): the feed follows the primary, resolved on every (re)connect.
+   */
   url: string;
+  /** PATRONI_URLS, when url is the cluster's (DATABASE_URL): the feed connects to Patroni's leader. */
+  patroniUrls?: readonly string[];
   cache: Invalidator;
   /** The cache's L2 Redis: holds the cursor. Without it (L1 only) a fresh process starts at "now", which is exact: its L1 is empty. */
   redis?: Redis | RedisCluster;
@@ -32,6 +37,7 @@ export const ALL_TAGS = '*';
 export function startCacheChangeFeed(o: CacheChangeFeedOptions): Promise<RunningChangeFeed> {
   return startChangeFeed({
     url: o.url,
+    ...(o.patroniUrls === undefined ? {} : { patroniUrls: o.patroniUrls }),
     log: o.log,
     ...(o.pollMs === undefined ? {} : { pollMs: o.pollMs }),
     ...(o.retentionMs === undefined ? {} : { retentionMs: o.retentionMs }),

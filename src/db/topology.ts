@@ -212,3 +212,17 @@ export async function resolvePrimaryUrl(url: string, patroniUrls: readonly strin
     await topology.close();
   }
 }
+
+/** How a long-lived single connection finds the primary: afresh on each (re)connect. */
+export type PrimaryUrlSource = (waitMs: number) => Promise<string>;
+
+/**
+ * A source of the primary's single-host URL for a dedicated connection that must follow failovers
+ * (the cache's change feed, the scheduler's lock): url itself when it names one host and no Patroni
+ * endpoints are given; otherwise each call resolves the topology anew (probing every node, or
+ * asking Patroni), so a reconnect after a failover reaches the promoted node, not the dead one.
+ */
+export function primaryUrlSource(url: string, patroniUrls: readonly string[] = []): PrimaryUrlSource {
+  if (parseHostList(url).endpoints.length < 2 && patroniUrls.length === 0) return () => Promise.resolve(url);
+  return (waitMs) => resolvePrimaryUrl(url, patroniUrls, waitMs);
+}
