@@ -28,6 +28,10 @@ export interface PatroniNode {
   logFile: string;
   /** kill -9 of the postmaster and every backend (Patroni itself keeps running). */
   crashPostgres(): void;
+  /** The whole node dies: kill -9 of its Patroni, then of its PostgreSQL (nothing restarts it until startNode). */
+  killNode(): void;
+  /** Starts the node's Patroni again (after killNode): it rewinds and rejoins as a replica. */
+  startNode(): void;
   /** Runs one statement on a short-lived connection. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers pick T
   query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -282,6 +286,13 @@ export async function startPatroni(opts: { synchronous?: boolean; timeoutMs?: nu
           if (pid === undefined) throw new Error(`patroni harness: ${name} has no postmaster.pid`);
           signalServer(pid, 'SIGKILL');
         },
+        killNode: () => {
+          const patroniPid = readPid(path.join(dir, 'patroni.pid'));
+          if (patroniPid !== undefined && pidAlive(patroniPid)) process.kill(patroniPid, 'SIGKILL');
+          const pid = readPid(path.join(dataDir, 'postmaster.pid'));
+          if (pid !== undefined && pidAlive(pid)) signalServer(pid, 'SIGKILL');
+        },
+        startNode: () => void spawnLogged(patroni, [configFile], logFile, path.join(dir, 'patroni.pid'), { PYTHONUNBUFFERED: '1' }),
         query: (sql, params) => query(url, sql, params),
       });
     }

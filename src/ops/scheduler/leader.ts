@@ -3,8 +3,11 @@
 // leader sends a heartbeat at the same pace. The connection ending or erroring, or a heartbeat
 // unanswered within heartbeatTimeoutMs, ends the leadership at once: the server released the lock
 // (or will, once we close the socket), so another instance may already hold it.
+// With a URL source that follows the primary, every new lock connection goes to the primary found
+// then, and a lock connection that finds itself on a standby is dropped to look again.
 import pg from 'pg';
 import { sql } from '../../db/sql.ts';
+import type { PrimaryUrlSource } from '../../db/topology.ts';
 
 const tryLead = sql('scheduler.tryLead', 'SELECT pg_is_in_recovery() AS replica, NOT pg_is_in_recovery() AND pg_try_advisory_lock($1) AS leading');
 const heartbeat = sql('scheduler.heartbeat', 'SELECT pg_is_in_recovery() AS replica');
@@ -16,7 +19,8 @@ export const LEADER_LOCK_KEY = 7_283_901_300n;
 
 /** How an election runs. */
 export interface LeaderOptions {
-  url: string;
+  /** The primary's URL, or a source resolving the current primary for each new lock connection (see primaryUrlSource). */
+  url: string | PrimaryUrlSource;
   /** Followers try the lock, and the leader sends a heartbeat, this often. */
   pollMs: number;
   /** A heartbeat unanswered this long ends the leadership (default 3 × pollMs, at least 2 s). */
@@ -101,16 +105,20 @@ export class LeaderElection {
       } else {
         const { rows } = await withTimeout(c.query<{ replica: boolean; leading: boolean }>({ text: tryLead.text, values: [this.key.toString()] }), this.heartbeatTimeoutMs);
         if (rows[0]!.leading && this.client === c) this.setLeading(true);
+        // On a standby nobody leads; following the primary, the next round looks for it (a fixed URL keeps waiting there).
+        else if (rows[0]!.replica && typeof this.opts.url !== 'string') this.lose(c);
       }
     } catch (e) {
       if (this.client) this.lose(this.client);
-      this.opts.onError?.(e as Error);
+      if (!this.stopped) this.opts.onError?.(e as Error);
     }
   }
 
   private async connect(): Promise<pg.Client> {
     // keepAlive: a peer that vanished without closing the socket is noticed by TCP too.
-    const c = new pg.Client({ connectionString: this.opts.url, keepAlive: true, keepAliveInitialDelayMillis: 5_000, application_name: 'pgpress-scheduler', connectionTimeoutMillis: this.heartbeatTimeoutMs });
+    const url = typeof this.opts.url === 'string' ? this.opts.url : await this.opts.url(this.heartbeatTimeoutMs);
+    if (this.stopped) throw new Error('the election stopped');
+    const c = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 5_000, application_name: 'pgpress-scheduler', connectionTimeoutMillis: this.heartbeatTimeoutMs });
     // pg_terminate_backend or a server crash surfaces here on an idle client: stop leading now,
     // not at the next heartbeat.
     c.on('error', () => this.lose(c));

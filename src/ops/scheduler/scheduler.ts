@@ -3,14 +3,14 @@
 import type { Cluster } from '../../db/cluster.ts';
 import { isPgpressError } from '../../errors/index.ts';
 import type { JobMetrics } from '../../observability/metrics.ts';
-import { LeaderElection } from './leader.ts';
+import { LeaderElection, type LeaderOptions } from './leader.ts';
 import { claimDue, closeAbandoned, finishRun } from './queries.ts';
 import type { JobDefinition } from './types.ts';
 
 /** How a scheduler runs. */
 export interface SchedulerOptions {
-  /** The primary's URL, for the dedicated leader-lock connection. */
-  url: string;
+  /** The primary's URL for the dedicated leader-lock connection, or a source following the primary (resolved per connection). */
+  url: LeaderOptions['url'];
   /** Jobs run on its background lane. */
   cluster: Cluster;
   jobs: readonly JobDefinition[];
