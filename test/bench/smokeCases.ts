@@ -103,6 +103,8 @@ export async function smokeRun(name: string, t: TestContext): Promise<void> {
     // No ratio here: safety counts. Synchronous mode loses no acknowledged write; no mode reports a committed write as failed.
     assert.deepEqual([r.acked_lost, r.failed_but_committed, r.async_failed_but_committed], [0, 0, 0], `acked_lost, failed_but_committed, async_failed_but_committed\n${stdout}`);
     assert.ok(typeof r.write_gap_s === 'number' && r.write_gap_s > 0 && r.write_gap_s < 60, `write_gap_s ${String(r.write_gap_s)}`);
+    // The switchover with clients retrying under an Idempotency-Key: nothing they could not retry, every write acknowledged once.
+    assert.deepEqual([r.switchover_unretryable, r.switchover_not_acked, r.switchover_acked_lost, r.switchover_duplicates], [0, 0, 0, 0], `switchover_unretryable, switchover_not_acked, switchover_acked_lost, switchover_duplicates\n${stdout}`);
     return;
   }
   const floors = { ...Object.fromEntries(Object.keys(r).filter((k) => /ratio/.test(k)).map((k) => [k, DEFAULT_FLOOR])), ...FLOORS[name] };

@@ -10,7 +10,7 @@ import { migrate } from '../../src/migrate/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { tokenService, type TokenService } from '../../src/security/tokens.ts';
 import { createStore, type Store } from '../../src/store.ts';
-import { markersIn, outcomeClass, startApiWriters, type WriteOutcome } from '../harness/apiWriters.ts';
+import { markersIn, mayRetry, outcomeClass, startApiWriters, type WriteOutcome } from '../harness/apiWriters.ts';
 import { captureLogs } from '../harness/captureLogs.ts';
 import { startPatroni, type PatroniCluster, type PatroniNode } from '../harness/patroni.ts';
 
@@ -86,8 +86,15 @@ export interface LoadFigures {
   duplicates: number;
   /** Seconds from the kill (or the switchover request) to the first acknowledged write sent after it. */
   write_gap_s: number | null;
-  /** Failed or in-doubt answers, by "status code". */
+  /** Failed or in-doubt answers, by "status code" (with retry: every answer a client retried, too). */
   by_answer: Record<string, number>;
+  /** Retry mode: logical writes that took more than one request, and the requests sent in all. */
+  retried: number;
+  /** Retry mode: writes whose last answer was a replay (an earlier attempt had committed, e.g. one answered PGP_OUTCOME_UNKNOWN). */
+  replayed: number;
+  requests: number;
+  /** Answers a client could not retry with its Idempotency-Key: a definite error that is not a 503/504 (retry mode: must be 0). */
+  unretryable: number;
 }
 
 /** The figures and what they were computed from. */
@@ -96,6 +103,8 @@ export interface LoadResult {
   outcomes: WriteOutcome[];
   /** The markers of acked writes that are missing, of failed writes that are present, of answers in doubt. */
   lost: string[];
+  /** Answers a client could not have retried, as "marker status code". */
+  unretryable: string[];
   inDoubt: string[];
   failedButCommitted: string[];
   oldLeader: PatroniNode;
@@ -108,11 +117,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Writers run for beforeMs, then `disrupt` (a kill -9 of the leader's PostgreSQL, or a switchover),
  * then until a new leader runs plus afterMs; every answer is then checked on the new leader.
  */
-export async function underLoad(rig: HaRig, disrupt: 'crash' | 'switchover', opts: { writers?: number; beforeMs?: number; afterMs?: number } = {}): Promise<LoadResult> {
+export async function underLoad(rig: HaRig, disrupt: 'crash' | 'switchover', opts: { writers?: number; beforeMs?: number; afterMs?: number; retry?: boolean } = {}): Promise<LoadResult> {
   const oldLeader = await rig.patroni.leader();
   // A fresh article per run: the writers number their markers from 1 each time.
   const { id: articleId } = await rig.store.articles.create({ authorId: rig.userId, title: `HA ${disrupt}`, status: 'published' });
-  const writers = startApiWriters({ baseUrl: rig.baseUrl, articleId, bearer: rig.bearer, writers: opts.writers ?? 6, timeoutMs: 30_000 });
+  // Retry mode: an Idempotency-Key per logical write, resent after any answer a client may retry.
+  const writers = startApiWriters({ baseUrl: rig.baseUrl, articleId, bearer: rig.bearer, writers: opts.writers ?? 6, timeoutMs: 30_000, ...(opts.retry ? { retry: { maxAttempts: 40, maxMs: 60_000 } } : {}) });
   let at = 0;
   let newLeader: PatroniNode;
   try {
@@ -139,7 +149,9 @@ export async function underLoad(rig: HaRig, disrupt: 'crash' | 'switchover', opt
   // A write sent after the kill cannot have been acknowledged by the killed server.
   const firstAfter = acked.filter((o) => o.sentAt >= at).reduce<number | undefined>((m, o) => (m === undefined || o.answeredAt < m ? o.answeredAt : m), undefined);
   const byAnswer: Record<string, number> = {};
-  for (const o of [...failed, ...unknown]) byAnswer[`${o.status} ${o.code ?? ''}`] = (byAnswer[`${o.status} ${o.code ?? ''}`] ?? 0) + 1;
+  for (const o of [...failed, ...unknown, ...outcomes.flatMap((x) => x.earlier ?? [])]) byAnswer[`${o.status} ${o.code ?? ''}`] = (byAnswer[`${o.status} ${o.code ?? ''}`] ?? 0) + 1;
+  // Every answer that was not a success, final or retried: could a client have sent it again?
+  const unretryable = outcomes.flatMap((o) => [...(o.earlier ?? []), ...(outcomeClass(o) === 'acked' ? [] : [{ status: o.status, ...(o.code === undefined ? {} : { code: o.code }) }])].filter((a) => !mayRetry(a)).map((a) => `${o.marker} ${a.status} ${a.code ?? ''}`));
   return {
     figures: {
       writes: outcomes.length,
@@ -152,9 +164,14 @@ export async function underLoad(rig: HaRig, disrupt: 'crash' | 'switchover', opt
       duplicates: duplicates.length,
       write_gap_s: firstAfter === undefined ? null : Math.round(firstAfter - at) / 1000,
       by_answer: byAnswer,
+      retried: outcomes.filter((o) => (o.earlier?.length ?? 0) > 0).length,
+      replayed: outcomes.filter((o) => o.replayed === true).length,
+      requests: outcomes.reduce((n, o) => n + 1 + (o.earlier?.length ?? 0), 0),
+      unretryable: unretryable.length,
     },
     outcomes,
     lost,
+    unretryable,
     failedButCommitted,
     inDoubt: unknown.map((o) => `${o.marker} ${o.status} ${o.code ?? ''}${present.has(o.marker) ? ' (committed)' : ' (not committed)'}`),
     oldLeader,

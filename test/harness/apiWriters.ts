@@ -1,8 +1,13 @@
 // Clients writing unique values through the HTTP API, each answer kept: the crash set check and
 // the restore drill compare what the API acknowledged with what the database holds. Two write
 // paths: a comment (a transaction: the article check, then the insert) whose body is the marker,
-// and a read_time event (one INSERT statement) whose readMs is the marker's number.
+// and a read_time event (one INSERT statement) whose readMs is the marker's number. Opt-in retry
+// mode: each logical write carries its own Idempotency-Key and is sent again with it after an
+// answer a client may retry (any 503, 504, 409 PGP_IDEMPOTENCY_CONFLICT, or no answer), honouring
+// Retry-After, within bounded attempts and time; its outcome is the last answer, with the earlier ones.
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { ERROR_CATALOGUE } from '../../src/errors/catalogue.ts';
 
 /** How one write was answered. */
 export interface WriteOutcome {
@@ -15,6 +20,29 @@ export interface WriteOutcome {
   /** Client clock (ms since epoch) when the request was sent and when its answer arrived. */
   sentAt: number;
   answeredAt: number;
+  /** Retry mode: the answers before the last one (each one a client retried). */
+  earlier?: { status: number | 'none'; code?: string }[];
+  /** The last answer was a replay of the key's stored one (Idempotent-Replayed): an earlier attempt had committed. */
+  replayed?: boolean;
+}
+
+/** Codes a client may retry with the same Idempotency-Key: every catalogued 503 and 504, and the key's own conflict. */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
+  ...Object.entries(ERROR_CATALOGUE).filter(([, v]) => v.status === 503 || v.status === 504).map(([k]) => k),
+  'PGP_IDEMPOTENCY_CONFLICT',
+]);
+
+/** An answer a client may send again with the same key: no answer, or a retryable code. */
+export function mayRetry(a: { status: number | 'none'; code?: string }): boolean {
+  return a.status === 'none' || RETRYABLE_CODES.has(a.code ?? '');
+}
+
+/** Retry mode's bounds. */
+export interface RetryMode {
+  /** Attempts per logical write, the first included (default 40). */
+  maxAttempts?: number;
+  /** A logical write gives up this long after its first attempt (default 60 s). */
+  maxMs?: number;
 }
 
 /** What the writers need: a published article, a token of a user who may comment on it. */
@@ -29,6 +57,8 @@ export interface ApiWritersOptions {
   timeoutMs?: number;
   /** Pause after a failed write, so an outage is not a busy loop (default 20 ms). */
   pauseAfterFailureMs?: number;
+  /** Send an Idempotency-Key per logical write and retry retryable answers with it. */
+  retry?: RetryMode;
 }
 
 /** Running writers; stop() waits for the requests in flight and returns every outcome. */
@@ -40,7 +70,15 @@ export interface ApiWriters {
 const COMMENT_PREFIX = 'setcheck-';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function send(url: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number | 'none'; code?: string }> {
+interface Answer {
+  status: number | 'none';
+  code?: string;
+  /** Seconds, from Retry-After. */
+  retryAfter?: number;
+  replayed?: boolean;
+}
+
+async function send(url: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<Answer> {
   try {
     const res = await fetch(url, {
       method: 'POST',
@@ -55,7 +93,9 @@ async function send(url: string, body: unknown, headers: Record<string, string>,
     } catch {
       code = undefined;
     }
-    return code === undefined ? { status: res.status } : { status: res.status, code };
+    const after = Number(res.headers.get('retry-after'));
+    const replayed = res.headers.get('idempotent-replayed') === 'true';
+    return { status: res.status, ...(code === undefined ? {} : { code }), ...(after > 0 ? { retryAfter: after } : {}), ...(replayed ? { replayed } : {}) };
   } catch (e) {
     return { status: 'none', code: (e as Error).message };
   }
@@ -73,10 +113,27 @@ export function startApiWriters(opts: ApiWritersOptions): ApiWriters {
       // Alternate the two write paths across writers and turns.
       const comment = (n + w) % 2 === 0;
       const sentAt = Date.now();
-      const r = comment
-        ? await send(`${opts.baseUrl}/v1/articles/${opts.articleId}/comments`, { body: `${COMMENT_PREFIX}${n}` }, { authorization: opts.bearer }, timeoutMs)
-        : await send(`${opts.baseUrl}/v1/events`, { articleId: opts.articleId, kind: 'read_time', readMs: n }, {}, timeoutMs);
-      outcomes.push({ marker: `${comment ? 'c' : 'e'}${n}`, ...r, sentAt, answeredAt: Date.now() });
+      const key: Record<string, string> = opts.retry ? { 'idempotency-key': randomUUID() } : {};
+      const attempt = (): Promise<Answer> =>
+        comment
+          ? send(`${opts.baseUrl}/v1/articles/${opts.articleId}/comments`, { body: `${COMMENT_PREFIX}${n}` }, { authorization: opts.bearer, ...key }, timeoutMs)
+          : send(`${opts.baseUrl}/v1/events`, { articleId: opts.articleId, kind: 'read_time', readMs: n }, key, timeoutMs);
+      let r = await attempt();
+      const earlier: { status: number | 'none'; code?: string }[] = [];
+      if (opts.retry) {
+        const maxAttempts = opts.retry.maxAttempts ?? 40;
+        const giveUpAt = sentAt + (opts.retry.maxMs ?? 60_000);
+        while (mayRetry(r) && earlier.length + 1 < maxAttempts) {
+          // Retry-After when given (every 503 has it), a short pause otherwise; never past the bound.
+          const wait = r.retryAfter !== undefined ? r.retryAfter * 1000 : 100;
+          if (Date.now() + wait > giveUpAt) break;
+          await sleep(wait);
+          earlier.push(r.code === undefined ? { status: r.status } : { status: r.status, code: r.code });
+          r = await attempt();
+        }
+      }
+      const { retryAfter: _ra, ...answer } = r;
+      outcomes.push({ marker: `${comment ? 'c' : 'e'}${n}`, ...answer, sentAt, answeredAt: Date.now(), ...(opts.retry ? { earlier } : {}) });
       if (!(typeof r.status === 'number' && r.status < 300)) await sleep(opts.pauseAfterFailureMs ?? 20);
     }
   };
