@@ -10,10 +10,10 @@ import type { RedisClient } from './cache/l2.ts';
 import { tags } from './cache/types.ts';
 import { articleWriteTags, cachedReads } from './content/cachedReads.ts';
 import { migrationCurrency, readMigrations, type MigrationCurrency, type MigrationFile } from './migrate/index.ts';
-import { createUser, getSealedUser, openUser, updateUser, type NewUser, type User, type UserProfilePatch } from './content/users/repository.ts';
+import { createUser, getSealedUser, openUser, updateUser, userPointReads, type NewUser, type User, type UserProfilePatch } from './content/users/repository.ts';
 import { resolveKeyRing, type KeyRing } from './security/keyRing.ts';
 import {
-  archive, createArticle, getArticle, getArticleBySlug, publish, updateArticleFields, type Article, type ArticleCheck, type ArticlePatch, type NewArticle,
+  archive, articlePointReads, createArticle, getArticle, getArticleBySlug, publish, updateArticleFields, type Article, type ArticleCheck, type ArticlePatch, type NewArticle,
 } from './content/articles/repository.ts';
 import { feedPage, type FeedOptions, type FeedPage } from './content/feed/repository.ts';
 import type { ContentFilter } from './content/feed/filter.ts';
@@ -27,6 +27,7 @@ import { PACKAGE_MIGRATIONS_DIR } from './config/packagePaths.ts';
 import { PgpressError } from './errors/index.ts';
 import { hasRlsContext, rlsTxOptions } from './security/rlsContext.ts';
 import { oneStatementTx } from './db/pipelineWrite.ts';
+import { batchingReads } from './db/pointReadBatch.ts';
 
 /** Readiness of the store: can it reach the database, is the schema current, how is each target? */
 export interface Readiness {
@@ -200,7 +201,10 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     if (cache && tagsOf) await cache.invalidate(tagsOf(r.value), 'write', r.lsn === '' ? undefined : r.lsn);
     return r.value;
   };
-  const reader = (ctx: ReadContext | undefined): Queryable => withDeadline(inSession(cluster, ctx?.session), ctx?.deadline);
+  // Point reads by id (articles, users) of one event-loop turn share one statement, each caller
+  // with its own deadline and token; a lone read goes out at once (src/db/pointReadBatch.ts).
+  const reads = batchingReads(cluster, [articlePointReads(cluster), userPointReads(cluster)]);
+  const reader = (ctx: ReadContext | undefined): Queryable => withDeadline(inSession(reads, ctx?.session), ctx?.deadline);
   // Row-level security: a statement outside a transaction is anonymous (published rows only). A
   // caller with an actor reads in a transaction on the primary that SETs LOCAL its context.
   const asActor = async <T>(ctx: ReadContext | EventContext | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> =>
@@ -217,7 +221,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       return asActor(ctx, fn);
     }
   };
-  const cached = cache ? cachedReads(cache, (token, deadline) => withDeadline(inSession(cluster, newSession(token)), deadline)) : undefined;
+  const cached = cache ? cachedReads(cache, (token, deadline) => withDeadline(inSession(reads, newSession(token)), deadline)) : undefined;
   const rc = (ctx: ReadContext | undefined): { token?: string; deadline?: number } => ({
     ...(ctx?.session?.token === undefined ? {} : { token: ctx.session.token }),
     ...(ctx?.deadline === undefined ? {} : { deadline: ctx.deadline }),

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { PointReadBatcher } from '../../src/db/pointReadBatch.ts';
+import { PointReadBatcher, batchingReads } from '../../src/db/pointReadBatch.ts';
+import { newSession } from '../../src/db/session.ts';
 import type { Queryable, QueryOptions } from '../../src/db/queryable.ts';
 import { sql, type NamedQuery } from '../../src/db/sql.ts';
 import { clusterFactory, code } from '../harness/testCluster.ts';
@@ -81,4 +82,27 @@ test('a batch of one id runs the single-id statement when one is given', async (
   assert.deepEqual(await b.load(5), { id: '5', v: 'v5' });
   assert.equal(await b.load(5000), null);
   assert.deepEqual(r.sent.map((s) => [s.q.name, s.params]), [['t.pr.one', [5]], ['t.pr.one', [5000]]]);
+});
+
+test('a lone read goes out with the caller\'s own options object (no wait, nothing rebuilt); a batch takes the strictest of tokens and sessions', async () => {
+  const r = recording();
+  const b = new PointReadBatcher<Row>(r.db, { many, keyOf: (row) => Number(row.id) });
+  const mine: QueryOptions = { read: true, deadlineMs: 5_000, session: newSession('0/1') };
+  assert.deepEqual((await b.query(7, mine)).rows, [{ id: '7', v: 'v7' }]);
+  assert.equal(r.sent[0]!.opts, mine, 'the lone read carries the caller\'s options as they came');
+  const out = await Promise.all([b.query(8), b.query(1, { read: true, session: newSession('2/0') }), b.query(2, { read: true, token: '1/0' }), b.query(1000)]);
+  assert.deepEqual(out.map((x) => x.rows), [[{ id: '8', v: 'v8' }], [{ id: '1', v: 'v1' }], [{ id: '2', v: 'v2' }], []]);
+  assert.equal(r.sent.length, 3);
+  assert.equal(r.sent[2]!.opts?.token, '2/0', "a session's token counts as the caller's");
+});
+
+test('batchingReads routes only the registered single-id read (read: true, one numeric id) to its batcher', async () => {
+  const r = recording();
+  const one = sql('t.pr.one2', 'SELECT id::text, v FROM items WHERE id = $1');
+  const reads = batchingReads(r.db, [new PointReadBatcher<Row>(r.db, { many, one, keyOf: (row) => Number(row.id) })]);
+  const got = await Promise.all([1, 2, 3].map((id) => reads.query<Row>(one, [id], { read: true })));
+  assert.deepEqual(got.map((g) => g.rows[0]?.v), ['v1', 'v2', 'v3']);
+  assert.deepEqual(r.sent.map((s) => s.q.name), ['t.pr.one2', 't.pr.many'], 'the first alone, then one batch');
+  await Promise.all([reads.query(one, [4]), reads.query(one, ['5'], { read: true })]);
+  assert.deepEqual(r.sent.slice(2).map((s) => s.q.name), ['t.pr.one2', 't.pr.one2'], 'not a read, or not a numeric id: sent as it came');
 });

@@ -13,6 +13,9 @@ export const insertArticle = sql(
 
 export const articleById = sql('articles.byId', `SELECT ${COLUMNS} FROM articles WHERE id = $1`);
 
+// Point reads of one event-loop turn in one statement (src/db/pointReadBatch.ts): the same columns as articleById.
+export const articlesByIds = sql('articles.byIds', `SELECT ${COLUMNS} FROM articles WHERE id = ANY($1::bigint[])`);
+
 export const articleBySlug = sql('articles.bySlug', `SELECT ${COLUMNS} FROM articles WHERE slug = $1`);
 
 export const articleVersion = sql('articles.version', 'SELECT version FROM articles WHERE id = $1');

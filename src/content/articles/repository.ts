@@ -1,10 +1,11 @@
 // Articles: create, read, update with optimistic locking, publish and archive.
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../db/cluster.ts';
+import { PointReadBatcher, type PointReads } from '../../db/pointReadBatch.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { toId } from '../ids.ts';
 import {
-  archiveArticle, articleById, articleBySlug, articleAccess, articleVersion, insertArticle, lockArticle, publishArticle, updateArticle,
+  archiveArticle, articleById, articleBySlug, articleAccess, articlesByIds, articleVersion, insertArticle, lockArticle, publishArticle, updateArticle,
 } from './queries.ts';
 
 /** The lifecycle states of an article. */
@@ -113,6 +114,11 @@ export async function getArticle(db: Queryable, id: number): Promise<Article> {
   const { rows } = await db.query<ArticleRow>(articleById, [id], { read: true });
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `Article ${id} does not exist.`);
   return toArticle(rows[0]);
+}
+
+/** getArticle's reads on db batched (batchingReads): those of one event-loop turn as one articlesByIds. */
+export function articlePointReads(db: Queryable): PointReads {
+  return new PointReadBatcher<ArticleRow>(db, { one: articleById, many: articlesByIds, keyOf: (r) => Number(r.id) });
 }
 
 /** Returns the article with this slug, or throws PGP_NOT_FOUND. */

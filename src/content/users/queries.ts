@@ -16,6 +16,9 @@ export const insertUser = sql(
 
 export const userById = sql('users.byId', `SELECT ${COLUMNS} FROM users WHERE id = $1`);
 
+// Point reads of one event-loop turn in one statement (src/db/pointReadBatch.ts): the same columns as userById.
+export const usersByIds = sql('users.byIds', `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::bigint[])`);
+
 export const updateUserProfile = sql(
   'users.updateProfile',
   `UPDATE users SET display_name = coalesce($2, display_name), bio = coalesce($3, bio), updated_at = now()

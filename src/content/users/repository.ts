@@ -2,12 +2,13 @@
 // the process and opened after it comes back; the database, its dumps, WAL and the cache hold
 // only the ciphertext and the blind index.
 import type { Queryable } from '../../db/cluster.ts';
+import { PointReadBatcher, type PointReads } from '../../db/pointReadBatch.ts';
 import { PgpressError } from '../../errors/index.ts';
 import { emailIndex } from '../../security/blindIndex.ts';
 import { open, seal } from '../../security/crypto.ts';
 import type { KeyRing } from '../../security/keyRing.ts';
 import { toId } from '../ids.ts';
-import { insertUser, nextUserId, updateUserProfile, userById } from './queries.ts';
+import { insertUser, nextUserId, updateUserProfile, userById, usersByIds } from './queries.ts';
 
 /** A user as the API and library return it (email is private: only its owner sees it later). */
 export interface User {
@@ -84,6 +85,11 @@ export async function getSealedUser(db: Queryable, id: number): Promise<SealedUs
   const { rows } = await db.query<UserRow>(userById, [id], { read: true });
   if (!rows[0]) throw new PgpressError('PGP_NOT_FOUND', `User ${id} does not exist.`);
   return toSealedUser(rows[0]);
+}
+
+/** getSealedUser's reads on db batched (batchingReads): those of one event-loop turn as one usersByIds. */
+export function userPointReads(db: Queryable): PointReads {
+  return new PointReadBatcher<UserRow>(db, { one: userById, many: usersByIds, keyOf: (r) => Number(r.id) });
 }
 
 /** The profile fields a user may change (email and username are identity: not here). */
