@@ -36,6 +36,12 @@ const edge: [string, string, string][] = [
   ['Long notes', `${'filler '.repeat(17000)} wombat wombat quokka`, 'published'],
   ['Long wombat notes', `wombat ${'filler '.repeat(17000)} wombat`, 'published'],
   ['Wombat draft', 'wombat '.repeat(30), 'draft'],
+  // Snippets (numbat): a match deep in a long body and another far from it; the literal text first in
+  // another word ('numbatology' stems to 'numbatolog'); a match in the title only; a short body; markup.
+  ['Deep numbat', `${'synchronisation '.repeat(40)}numbat ${'synchronisation '.repeat(40)}numbat ${'synchronisation '.repeat(10)}`, 'published'],
+  ['Misleading text', `numbatology ${'synchronisation '.repeat(40)}numbat ${'synchronisation '.repeat(10)}`, 'published'],
+  ['Numbat in the title', `opening words here ${'synchronisation '.repeat(40)}`, 'published'],
+  ['Short', 'a numbat <b>bold</b> & more', 'published'],
 ];
 for (const [i, [title, body, status]] of edge.entries()) {
   await c.query(
@@ -140,4 +146,28 @@ test('the product\'s page for a common term reads a fraction of the blocks the f
     const ranked = await buffers(searchRanked.text, [q, 10, 0, null, null]);
     assert.ok(ranked * 4 < full, `${q} (${matches} matches): ${ranked} blocks vs ${full} for the full ranking`);
   }
+});
+
+test('snippets come from a window of the body around the match, or the whole body when the window shows none', async () => {
+  const bySlugTitle = async (title: string): Promise<string> => {
+    const hits = await search(cluster, 'numbat', 20, 0);
+    const hit = hits.find((h) => h.title === title);
+    assert.ok(hit, `${title} among ${hits.map((h) => h.title).join(', ')}`);
+    return hit.snippet;
+  };
+  const visible = (html: string): string => html.replace(/<\/?mark>/g, '');
+  // A match 640 characters in, another 640 further: one window of at most 240 characters around the
+  // first (a whole-body headline showed both fragments, 2 × 20 words of 16 characters).
+  const deep = await bySlugTitle('Deep numbat');
+  assert.match(deep, /<mark>numbat<\/mark>/);
+  assert.ok(visible(deep).length <= 240, `${visible(deep).length} characters: ${deep}`);
+  const words = visible(deep).split(/\s+/).filter((w) => w !== '' && w !== '...');
+  assert.ok(words.every((w) => w === 'synchronisation' || w === 'numbat'), `whole words only: ${deep}`);
+  // 'numbatology' first: its window marks nothing, so the whole body's headline marks the real one.
+  assert.match(await bySlugTitle('Misleading text'), /<mark>numbat<\/mark>/);
+  // The title alone matches: the body's beginning, nothing marked.
+  const title = await bySlugTitle('Numbat in the title');
+  assert.ok(title.startsWith('opening words here') && !title.includes('<mark>'), title);
+  // A short body is used whole (ts_headline leaves out its tags); the rest is escaped, the match marked.
+  assert.equal(await bySlugTitle('Short'), '<mark>numbat</mark>  bold  &amp; more');
 });
