@@ -13,6 +13,7 @@ import { idempotencyKeysJob } from '../../src/ops/jobs/idempotencyKeys.ts';
 import { tokenService } from '../../src/security/tokens.ts';
 import { createStore } from '../../src/store.ts';
 import { testApp } from '../harness/testApp.ts';
+import { turnProxy } from '../db/roundTripsProxy.ts';
 
 const t = await testApp();
 const admin = new pg.Client({ connectionString: t.url });
@@ -185,5 +186,45 @@ test('a write whose COMMIT answer is lost is 503 PGP_OUTCOME_UNKNOWN; its retry 
     await app.close();
     await store.close();
     await proxy.close();
+  }
+});
+
+test('without a key a one-statement write stays one round trip to PostgreSQL; a key adds its claim and stored answer to the write\'s transaction', async () => {
+  const proxy = await turnProxy(Number(new URL(t.appUrl).port || 5432));
+  const store = await createStore({ url: proxy.url(t.appUrl), pool: { max: 1 } });
+  const tokens = tokenService(randomBytes(32).toString('hex'));
+  const app = await buildApp({ store, tokens, rateLimit: { max: 0, windowMs: 60_000 }, shedEventLoopDelayMs: 0 });
+  try {
+    const bearer = `Bearer ${tokens.sign({ userId: author.id, role: 'author' })}`;
+    let n = 0;
+    const requests = {
+      article: (key?: string): Inject => post('/v1/articles', { title: `turns ${++n}` }, { authorization: bearer, ...(key ? { 'idempotency-key': key } : {}) }),
+      event: (key?: string): Inject => post('/v1/events', { articleId: article.id, kind: 'view' }, key ? { 'idempotency-key': key } : {}),
+      // With its in-transaction check (a draft's comments are closed), a comment is a transaction anyway.
+      comment: (key?: string): Inject => post(`/v1/articles/${article.id}/comments`, { body: `turns ${++n}` }, { authorization: bearer, ...(key ? { 'idempotency-key': key } : {}) }),
+    };
+    const turns: Record<string, number> = {};
+    for (const [name, make] of Object.entries(requests)) {
+      // Warm-up: the connection is open and every statement prepared.
+      for (const key of [undefined, randomUUID()]) assert.ok((await app.inject(make(key))).statusCode < 300);
+      for (const key of [undefined, randomUUID()]) {
+        proxy.reset();
+        const r = await app.inject(make(key));
+        assert.ok(r.statusCode < 300, r.body);
+        turns[`${name}${key ? '_key' : ''}`] = proxy.turns;
+      }
+    }
+    assert.deepEqual(turns, {
+      article: 1, // BEGIN, context, INSERT, COMMIT and the LSN in one message, as before
+      // BEGIN, context, statement_timeout (the request's deadline is nearer than the lane's), claim, INSERT, stored answer, COMMIT + LSN
+      article_key: 7,
+      event: 1, // an anonymous event: one INSERT, as before
+      event_key: 6, // as an article's, without an actor's context
+      comment: turns.comment,
+      comment_key: turns.comment! + 2, // the same transaction plus the claim and the stored answer
+    });
+  } finally {
+    await app.close();
+    await store.close();
   }
 });
