@@ -118,6 +118,11 @@ export const settingsSchema = z.object({
   RATE_LIMIT_MAX: intIn(0, 1_000_000).default(600),
   RATE_LIMIT_WINDOW_MS: intIn(1000, 3_600_000).default(60_000),
   SHED_EVENT_LOOP_DELAY_MS: intIn(0, 60_000).default(100),
+  // Unset: DB_POOL_MAX (a request beyond the pool's connections would wait for one); 0 turns admission control off.
+  ADMISSION_MAX_IN_FLIGHT: intIn(0, 100_000).optional(),
+  ADMISSION_QUEUE_MAX: intIn(0, 100_000).default(128),
+  ADMISSION_QUEUE_TIMEOUT_MS: intIn(1, 60_000).default(250),
+  ADMISSION_QUEUE_TARGET_MS: intIn(1, 60_000).default(50),
   HTTP_REQUEST_BUDGET_MS: intIn(100, 600_000).default(10_000),
   READYZ_CACHE_MS: intIn(0, 60_000).default(1_000),
   METRICS_PORT: intIn(0, 65535).default(0),
@@ -220,6 +225,8 @@ export interface Settings {
     readonly rateLimitWindowMs: number;
     /** Shed load (503) when event-loop delay passes this; 0 turns it off. */
     readonly shedEventLoopDelayMs: number;
+    /** Requests in progress at once (0: no bound), those waiting, and how long they may wait (http/admission.ts). */
+    readonly admission: { readonly maxInFlight: number; readonly queueMax: number; readonly queueTimeoutMs: number; readonly queueTargetMs: number };
     /** End-to-end budget of one request; what is left of it is the deadline of its database calls. */
     readonly requestBudgetMs: number;
     /** /readyz serves a health snapshot at most this old (0: a fresh check per request). */
@@ -342,6 +349,12 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       rateLimitMax: p.RATE_LIMIT_MAX,
       rateLimitWindowMs: p.RATE_LIMIT_WINDOW_MS,
       shedEventLoopDelayMs: p.SHED_EVENT_LOOP_DELAY_MS,
+      admission: Object.freeze({
+        maxInFlight: p.ADMISSION_MAX_IN_FLIGHT ?? p.DB_POOL_MAX,
+        queueMax: p.ADMISSION_QUEUE_MAX,
+        queueTimeoutMs: p.ADMISSION_QUEUE_TIMEOUT_MS,
+        queueTargetMs: p.ADMISSION_QUEUE_TARGET_MS,
+      }),
       requestBudgetMs: p.HTTP_REQUEST_BUDGET_MS,
       readyzCacheMs: p.READYZ_CACHE_MS,
       trustProxy: p.TRUST_PROXY,

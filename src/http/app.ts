@@ -8,6 +8,7 @@ import { errorHandler, failureResponses, rateLimitedResponse } from './errors.ts
 import { Idempotency } from './idempotency/idempotentWrite.ts';
 import { installJsonParser } from './jsonBody.ts';
 import { installLoadShedding } from './loadShedding.ts';
+import type { AdmissionOptions } from './admission.ts';
 import { installOpenApi } from './openapi.ts';
 import { installRateLimit, type RateLimitOptions } from './rateLimit.ts';
 import { WarningSummary } from './warningSummary.ts';
@@ -36,6 +37,9 @@ export interface AppOptions {
   rateLimit?: RateLimitOptions;
   /** Mean event-loop delay (ms) past which requests are shed with 503 (default 100; 0 turns it off). */
   shedEventLoopDelayMs?: number;
+  /** At most maxInFlight requests in progress, the rest in a short bounded queue (ADMISSION_*; `serve`
+   *  turns it on by default). Absent: no bound. */
+  admission?: AdmissionOptions;
   /** End-to-end budget of a request (HTTP_REQUEST_BUDGET_MS, default 10 s); its database calls get what is left. */
   requestBudgetMs?: number;
   /** /readyz answers from a health snapshot at most this old (READYZ_CACHE_MS, default 1000). */
@@ -108,8 +112,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installLoadShedding(app, {
     maxEventLoopDelayMs: opts.shedEventLoopDelayMs ?? 100,
     saturated: () => opts.store.saturated(),
-    // A scrape under load is when the figures matter; it reads the database from a cache.
-    exempt: ['/healthz', '/metrics'],
+    ...(opts.admission ? { admission: opts.admission } : {}),
+    // A scrape under load is when the figures matter; it reads the database from a cache. Readiness
+    // answers from its snapshot: a probe refused for overload would take the instance out of rotation.
+    exempt: ['/healthz', '/readyz', '/metrics'],
     refused,
   });
   const rl = opts.rateLimit ?? { max: 600, windowMs: 60_000 };

@@ -1,8 +1,11 @@
-// Load shedding: 503 + Retry-After while the event loop lags or the database pool is saturated.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { FastifyInstance } from 'fastify';
+// Load shedding and admission control: 503 + Retry-After while the event loop lags or the database
+// pool is saturated (sampled signals, the backstop), and past a bound on requests in progress
+// whose short queue is full or too slow (admission.ts: bounds the latency of what is admitted).
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PgpressError } from '../errors/index.ts';
 import { httpMetrics } from '../observability/metrics.ts';
+import { AdmissionControl, type AdmissionOptions, type AdmissionRefusal, type AdmissionWaiter } from './admission.ts';
 import type { WarningSummary } from './warningSummary.ts';
 
 /** When to shed. */
@@ -11,9 +14,12 @@ export interface SheddingOptions {
   maxEventLoopDelayMs: number;
   /** Extra pressure signal, e.g. callers queued on the database pool. */
   saturated?: () => boolean;
+  /** At most this many requests in progress, the rest in a short bounded queue (absent or
+   *  maxInFlight 0: no bound). */
+  admission?: AdmissionOptions;
   /** Seconds a shed client is told to wait. */
   retryAfterSeconds?: number;
-  /** Paths that always answer (liveness). */
+  /** Paths that always answer (liveness, readiness, metrics): never shed nor queued. */
   exempt?: readonly string[];
   /** Where shed requests are counted for the summarised warning (not one log line each). */
   refused?: WarningSummary;
@@ -21,7 +27,7 @@ export interface SheddingOptions {
 
 const SAMPLE_MS = 500;
 
-/** Registers an onRequest hook that refuses work under pressure; probes stay exempt. */
+/** Registers the onRequest hooks that refuse or queue work under pressure; probes stay exempt. */
 export function installLoadShedding(app: FastifyInstance, opts: SheddingOptions): void {
   const exempt = new Set(opts.exempt ?? ['/healthz']);
   const retryAfter = String(opts.retryAfterSeconds ?? 1);
@@ -48,16 +54,74 @@ export function installLoadShedding(app: FastifyInstance, opts: SheddingOptions)
       histogram.disable();
     });
   }
-  const shed = httpMetrics().shed;
+  const m = httpMetrics();
+  const refuse = (reply: FastifyReply, reason: string, done: (e?: Error) => void): void => {
+    m.shed.inc({ reason });
+    opts.refused?.note(`shed_${reason}`);
+    void reply.header('retry-after', retryAfter);
+    done(new PgpressError('PGP_OVERLOADED', 'The server is overloaded; retry after the time in the Retry-After header.'));
+  };
+  const admit = opts.admission && opts.admission.maxInFlight > 0 ? admission(app, opts.admission, refuse) : undefined;
   app.addHook('onRequest', (req, reply, done) => {
+    if (exempt.has(req.url.split('?')[0]!)) return done();
     const reason = lagging ? 'event_loop' : opts.saturated?.() ? 'pool' : undefined;
-    if (reason !== undefined && !exempt.has(req.url.split('?')[0]!)) {
-      shed.inc({ reason });
-      opts.refused?.note(`shed_${reason}`);
-      void reply.header('retry-after', retryAfter);
-      done(new PgpressError('PGP_OVERLOADED', 'The server is overloaded; retry after the time in the Retry-After header.'));
-      return;
-    }
+    if (reason !== undefined) return refuse(reply, reason, done);
+    if (admit) return admit(req, reply, done);
     done();
   });
+}
+
+type Admit = (req: FastifyRequest, reply: FastifyReply, done: (e?: Error) => void) => void;
+
+/** The admission hooks: a slot taken in onRequest (at once or after a wait) is given back once,
+ *  when the response is sent or the client goes away. */
+function admission(app: FastifyInstance, opts: AdmissionOptions, refuse: (reply: FastifyReply, reason: AdmissionRefusal, done: (e?: Error) => void) => void): Admit {
+  const control = new AdmissionControl(opts);
+  const m = httpMetrics();
+  m.admissionLimit.set(opts.maxInFlight);
+  const holding = new WeakSet<FastifyRequest>();
+  const waiting = new WeakMap<FastifyRequest, AdmissionWaiter>();
+  const leave = (req: FastifyRequest): void => {
+    if (!holding.delete(req)) return;
+    m.admissionInFlight.dec();
+    control.leave();
+  };
+  app.addHook('onResponse', (req, _reply, done) => {
+    leave(req);
+    done();
+  });
+  app.addHook('onRequestAbort', (req, done) => {
+    const w = waiting.get(req);
+    if (w) {
+      waiting.delete(req);
+      control.cancel(w);
+      m.admissionQueued.dec();
+    }
+    leave(req);
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    control.close();
+    done();
+  });
+  return (req, reply, done) => {
+    const w = control.enter(
+      () => {
+        holding.add(req);
+        m.admissionInFlight.inc();
+        const queued = waiting.delete(req);
+        if (queued) m.admissionQueued.dec();
+        m.admissionWait.observe(queued ? (performance.now() - w!.since) / 1000 : 0);
+        done();
+      },
+      (reason) => {
+        if (waiting.delete(req)) m.admissionQueued.dec();
+        refuse(reply, reason, done);
+      },
+    );
+    if (w) {
+      waiting.set(req, w);
+      m.admissionQueued.inc();
+    }
+  };
 }

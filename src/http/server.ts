@@ -112,6 +112,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
         ...(redis ? { redis } : {}),
       },
       shedEventLoopDelayMs: settings.http.shedEventLoopDelayMs,
+      admission: settings.http.admission,
       trustProxy: settings.http.trustProxy,
       readyzCacheMs: settings.http.readyzCacheMs,
       // Instances share JWT_SECRET, so they agree on every request's fingerprint (a retry may reach another).

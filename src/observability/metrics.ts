@@ -104,8 +104,13 @@ export function dbMetrics(): DbMetrics {
 
 /** The HTTP protection metrics: requests refused under load or by the rate limit, and skipped checks. */
 export interface HttpMetrics {
-  /** Requests shed with 503 (reason: event_loop, pool). */
+  /** Requests shed with 503 (reason: event_loop, pool, queue_full, queue_timeout). */
   shed: Counter<'reason'>;
+  /** Admission control: requests holding a slot, waiting for one, the slots, and the waits. */
+  admissionInFlight: Gauge;
+  admissionQueued: Gauge;
+  admissionLimit: Gauge;
+  admissionWait: Histogram;
   /** Requests refused with 429 by the rate limit. */
   rateLimited: Counter;
   /** Rate-limit checks that failed (Redis slow or down) and let the request through. */
@@ -123,7 +128,16 @@ let defaultHttp: HttpMetrics | undefined;
 /** The HTTP metrics in the process registry (created on first use). */
 export function httpMetrics(): HttpMetrics {
   return (defaultHttp ??= {
-    shed: new Counter({ name: 'pgpress_http_shed_total', help: 'Requests shed with 503 under pressure, by reason (event_loop, pool).', labelNames: ['reason'], registers: [registry] }),
+    shed: new Counter({ name: 'pgpress_http_shed_total', help: 'Requests shed with 503 under pressure, by reason (event_loop, pool, queue_full, queue_timeout).', labelNames: ['reason'], registers: [registry] }),
+    admissionInFlight: new Gauge({ name: 'pgpress_http_admission_in_flight', help: 'Requests admitted and in progress (at most the admission limit).', registers: [registry] }),
+    admissionQueued: new Gauge({ name: 'pgpress_http_admission_queued', help: 'Requests waiting for an admission slot.', registers: [registry] }),
+    admissionLimit: new Gauge({ name: 'pgpress_http_admission_limit', help: 'Requests admitted at once at most (ADMISSION_MAX_IN_FLIGHT).', registers: [registry] }),
+    admissionWait: new Histogram({
+      name: 'pgpress_http_admission_wait_seconds',
+      help: 'Time admitted requests waited for a slot (0: admitted at once).',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
     rateLimited: new Counter({ name: 'pgpress_http_rate_limited_total', help: 'Requests refused with 429 by the rate limit.', registers: [registry] }),
     rateLimitFailures: new Counter({ name: 'pgpress_http_rate_limit_failures_total', help: 'Rate-limit checks that failed (Redis slow or down) and let the request through.', registers: [registry] }),
     requestDuration: new Histogram({

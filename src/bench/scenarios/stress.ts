@@ -1,8 +1,11 @@
 // stress: the arrival rate ramps up (open loop) until the service saturates; the knee is the last
 // rate it served in full. Then it is offered twice the first rate past the knee: past saturation it must shed — 503 +
-// Retry-After, answered at once — and keep the latency of the requests it admits bounded, with no
-// request left without an answer and memory that does not grow with the backlog.
+// Retry-After, answered at once — and keep the latency of the requests it admits bounded (admission
+// control: within the queue timeout + twice the knee's service p99), with no request left without an
+// answer and memory that does not grow with the backlog.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openLoop, type OpenLoopResult } from '../openLoop.ts';
+import { bucketQuantileMs, diffBuckets, parseBuckets, scrapeMetrics } from '../serverHistogram.ts';
 import type { ServerProcess } from '../httpLoad.ts';
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from '../scenario.ts';
 import { contentServer, userMix } from './contentServer.ts';
@@ -14,6 +17,8 @@ const MAX_STEPS = Number(process.env.BENCH_STRESS_MAX_STEPS ?? 14);
 /** An admitted request slower than this at p99 means the step is past saturation. */
 const P99_LIMIT_MS = Number(process.env.BENCH_STRESS_P99_MS ?? 1000);
 const TIMEOUT_MS = 10_000;
+/** The server's queue timeout (ADMISSION_QUEUE_TIMEOUT_MS, passed through from this environment). */
+const QUEUE_TIMEOUT_MS = Number(process.env.ADMISSION_QUEUE_TIMEOUT_MS ?? 250);
 
 /** One step of the ramp, with the server's memory after it. */
 interface Step {
@@ -37,7 +42,8 @@ async function step(server: ServerProcess, next: ReturnType<typeof userMix>, rat
 
 async function runStress(ctx: ScenarioContext): Promise<ScenarioResult> {
   ctx.progress(0, 'seeding');
-  // Shedding at its defaults (event-loop delay and pool saturation): what is under test.
+  // Shedding and admission control at their defaults (or as this environment sets ADMISSION_*,
+  // SHED_*: the server process inherits it): what is under test.
   const fx = await contentServer();
   try {
     const next = userMix(fx.ids, fx.token);
@@ -69,8 +75,21 @@ async function runStress(ctx: ScenarioContext): Promise<ScenarioResult> {
     // can fail on its p99 alone, so twice the knee may still be served), for two steps' time.
     const pastRate = 2 * (saturatedAt?.rate ?? kneeRate);
     ctx.progress(0.85, `past the knee: ${pastRate.toFixed(0)} req/s`);
+    // The server's own histograms around the step, and this process's event-loop delay during it:
+    // the client's latency less the server's is time before the server saw the request (kernel
+    // queues, a starved event loop) or in this generator.
+    const before = await scrapeMetrics(fx.server.url);
+    const generatorLoop = monitorEventLoopDelay({ resolution: 10 });
+    generatorLoop.enable();
     const past = await step(fx.server, next, pastRate, 2 * STEP_SECONDS);
+    generatorLoop.disable();
+    const after = await scrapeMetrics(fx.server.url);
+    const served2xx = bucketQuantileMs(diffBuckets(parseBuckets(after, 'pgpress_http_request_duration_seconds', { status_class: '2xx' }), parseBuckets(before, 'pgpress_http_request_duration_seconds', { status_class: '2xx' })), 0.99);
+    const waited = bucketQuantileMs(diffBuckets(parseBuckets(after, 'pgpress_http_admission_wait_seconds'), parseBuckets(before, 'pgpress_http_admission_wait_seconds')), 0.99);
     const p = past.result.all;
+    const shedBy = (text: string): Map<string, number> => new Map([...text.matchAll(/^pgpress_http_shed_total\{reason="([a-z_]+)"\} (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+    const shedBefore = shedBy(before);
+    const shedReasons = [...shedBy(after)].map(([r, n]) => `${r}:${n - (shedBefore.get(r) ?? 0)}`).join(',');
     const rssAtKnee = knee.rssMb;
     const timeouts = steps.reduce((n, s) => n + s.result.all.timeouts, 0) + p.timeouts;
     const failures = steps.reduce((n, s) => n + s.result.all.failures, 0) + p.failures;
@@ -89,6 +108,18 @@ async function runStress(ctx: ScenarioContext): Promise<ScenarioResult> {
       past_admitted_max_ms: p.ok.max,
       // The same from the moment each request was sent: without this process's own timer lag.
       past_service_p99_ms: p.service.p99,
+      // What admission control promises an admitted request: at most the queue timeout waiting, then
+      // served beside no more requests than at the knee — its service p99 there, with a factor 2 of slack.
+      past_admitted_p99_bound_ms: Math.round(QUEUE_TIMEOUT_MS + 2 * knee.result.all.service.p99),
+      past_admitted_p99_within_bound: p.service.p99 <= QUEUE_TIMEOUT_MS + 2 * knee.result.all.service.p99,
+      // The server's own p99 of its 2xx answers (from its onRequest hook; the upper bound of the
+      // histogram bucket holding it) and of the admission queue's waits (NaN: admission off).
+      past_server_p99_le_ms: served2xx.ms,
+      past_admission_wait_p99_le_ms: waited.ms,
+      // This process's event-loop delay p99 during the step: the generator's own lag, in every latency it measures.
+      past_generator_loop_p99_ms: Math.round(generatorLoop.percentile(99) / 1e6),
+      // The server's count of 503s during the step by reason (event_loop, pool, queue_full, queue_timeout).
+      past_shed_reasons: shedReasons,
       // RSS past the knee ÷ at the knee: a backlog held in memory grows it with the excess load.
       past_rss_ratio: Number((past.rssMb / rssAtKnee).toFixed(3)),
       timeouts,
@@ -96,7 +127,7 @@ async function runStress(ctx: ScenarioContext): Promise<ScenarioResult> {
     };
     console.log(
       `knee ${figures.knee_rate} req/s (${figures.knee_goodput} 2xx/s, p99 ${figures.knee_p99_ms} ms); at ${figures.past_rate} req/s: ${(100 * Number(figures.past_shed_share)).toFixed(0)} % shed ` +
-        `(${(100 * Number(figures.past_retry_after_share)).toFixed(0)} % with Retry-After), admitted p99 ${p.ok.p99} ms, goodput ${figures.past_goodput_ratio} of the knee's, RSS ${figures.past_rss_ratio}× the knee's, ${timeouts} timeouts`,
+        `(${(100 * Number(figures.past_retry_after_share)).toFixed(0)} % with Retry-After), admitted p99 ${p.ok.p99} ms (from sending ${p.service.p99} ms, bound ${figures.past_admitted_p99_bound_ms}), goodput ${figures.past_goodput_ratio} of the knee's, RSS ${figures.past_rss_ratio}× the knee's, ${timeouts} timeouts`,
     );
     const all = [...steps, past];
     return {

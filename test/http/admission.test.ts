@@ -1,0 +1,134 @@
+// Admission control on a running server: past its capacity the API refuses with 503 + Retry-After
+// and what it admits stays fast; nothing times out; once the overload stops, everything is admitted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { sql } from '../../src/db/sql.ts';
+import { AdmissionControl, type AdmissionRefusal } from '../../src/http/admission.ts';
+import { httpMetrics } from '../../src/observability/metrics.ts';
+import { withLoopDelay } from '../harness/loopDelay.ts';
+import { testApp } from '../harness/testApp.ts';
+
+const sleep = sql('test.admissionSleep', 'SELECT pg_sleep($1)');
+/** Each request holds one of the pool's 4 connections this long: capacity 20 requests/s. */
+const SERVICE_MS = 200;
+const ADMISSION = { maxInFlight: 4, queueMax: 64, queueTimeoutMs: 100, queueTargetMs: 20 };
+/** Three times the capacity, for 2 s. */
+const RATE = 60;
+const SECONDS = 2;
+const CLIENT_TIMEOUT_MS = 8_000;
+
+interface Answer {
+  status: number | 'timeout' | 'failed';
+  ms: number;
+  code?: string;
+  retryAfter?: string;
+}
+
+function get(url: string): Promise<Answer> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: CLIENT_TIMEOUT_MS }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        const ms = performance.now() - t0;
+        const code = res.statusCode === 200 ? undefined : (JSON.parse(body) as { code?: string }).code;
+        resolve({ status: res.statusCode!, ms, ...(code ? { code } : {}), ...(res.headers['retry-after'] ? { retryAfter: res.headers['retry-after'] } : {}) });
+      });
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve({ status: 'timeout', ms: performance.now() - t0 });
+    });
+    req.on('error', () => resolve({ status: 'failed', ms: performance.now() - t0 }));
+  });
+}
+
+test('past its capacity the API sheds with 503 + Retry-After, admitted latency stays within queue timeout + 3 × service, and all is admitted again after', async (t) => {
+  const { app, store } = await testApp({ admission: ADMISSION });
+  app.get('/test/slow', async (req) => {
+    await store.cluster.query(sleep, [SERVICE_MS / 1000], { deadlineMs: req.deadline - Date.now() });
+    return { ok: true };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/test/slow`;
+
+  // Open loop: each request sent at its time whatever the server does.
+  const { value: answers, maxDelayMs } = await withLoopDelay(async () => {
+    const sent: Promise<Answer>[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < RATE * SECONDS; i++) {
+      const due = t0 + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      sent.push(get(url));
+    }
+    return Promise.all(sent);
+  });
+  const ok = answers.filter((a) => a.status === 200);
+  const shed = answers.filter((a) => a.status === 503);
+  const slowest = Math.max(...ok.map((a) => a.ms));
+  // A timer of this process (the load's schedule, the server's queue sweep) fires late by the loop's delay.
+  // Three service times: the statement itself, and the connection, parsing and scheduling around it on a loaded machine.
+  const bound = ADMISSION.queueTimeoutMs + 3 * SERVICE_MS + maxDelayMs;
+  t.diagnostic(`${answers.length} sent: ${ok.length} admitted (slowest ${Math.round(slowest)} ms, bound ${Math.round(bound)} ms), ${shed.length} shed; loop delay max ${Math.round(maxDelayMs)} ms`);
+
+  assert.deepEqual(answers.filter((a) => a.status !== 200 && a.status !== 503), [], 'every request is answered 200 or 503: no timeout, no other error');
+  assert.ok(shed.length > 0, 'three times the capacity: some requests are shed');
+  // Capacity 4 connections ÷ 200 ms = 40 in 2 s; refusing is no excuse for leaving it idle.
+  assert.ok(ok.length >= (ADMISSION.maxInFlight * SECONDS * 1000) / SERVICE_MS / 2, `at least half the capacity is used: ${ok.length} admitted`);
+  for (const s of shed) {
+    assert.equal(s.code, 'PGP_OVERLOADED');
+    assert.ok(Number(s.retryAfter) >= 1, `a 503 says when to retry: ${JSON.stringify(s)}`);
+  }
+  assert.ok(slowest <= bound, `the slowest admitted request took ${Math.round(slowest)} ms: more than the queue timeout ${ADMISSION.queueTimeoutMs} ms + 3 × the service time ${SERVICE_MS} ms + loop delay ${Math.round(maxDelayMs)} ms`);
+
+  // The overload stopped: every request is admitted again, and every slot came back.
+  await new Promise((r) => setTimeout(r, 2 * ADMISSION.queueTimeoutMs));
+  for (let round = 0; round < 2; round++) {
+    const again = await Promise.all(Array.from({ length: ADMISSION.maxInFlight }, () => get(url)));
+    assert.deepEqual(again.map((a) => a.status), [200, 200, 200, 200], 'admitted again');
+  }
+  const m = httpMetrics();
+  assert.equal((await m.admissionInFlight.get()).values[0]?.value, 0, 'no slot held');
+  assert.equal((await m.admissionQueued.get()).values[0]?.value, 0, 'no request waiting');
+  assert.equal((await app.inject('/healthz')).statusCode, 200);
+});
+
+test('a standing queue is served newest first and its oldest are refused past the target; a burst is first come first served', () => {
+  let now = 0;
+  const control = new AdmissionControl({ maxInFlight: 1, queueMax: 3, queueTimeoutMs: 100, queueTargetMs: 10 }, () => now);
+  const log: string[] = [];
+  const enter = (name: string): ReturnType<AdmissionControl['enter']> =>
+    control.enter(
+      () => log.push(`${name} admitted`),
+      (r: AdmissionRefusal) => log.push(`${name} ${r}`),
+    );
+  enter('a');
+  enter('b');
+  now = 5;
+  const c = enter('c');
+  enter('d');
+  enter('e'); // the queue holds 3
+  now = 20;
+  control.leave(); // a burst (queue non-empty for 20 ms < 100): first come first served
+  assert.deepEqual(log, ['a admitted', 'e queue_full', 'b admitted']);
+  control.cancel(c!); // its client went away
+  assert.deepEqual(control.stats(), { inFlight: 1, queued: 1, overloaded: false });
+  now = 115; // not empty since 0: a standing queue
+  enter('g');
+  now = 117;
+  enter('h');
+  assert.equal(control.stats().overloaded, true);
+  now = 120;
+  control.leave(); // d (waited 115 ms) is past the target; the newest, h, is served first
+  assert.deepEqual(log.slice(3), ['d queue_timeout', 'h admitted']);
+  control.leave();
+  assert.deepEqual(log.slice(5), ['g admitted']);
+  control.leave();
+  assert.deepEqual(control.stats(), { inFlight: 0, queued: 0, overloaded: false });
+});
