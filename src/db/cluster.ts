@@ -107,6 +107,23 @@ export class Cluster implements Queryable {
     if (this.monitor) {
       this.monitorStarted = this.monitor.start().catch(() => undefined);
       this.router = new ReplicaRouter(this.replicas, this.monitor, this.runner, o.replicas.rywWaitMs, this.monitorStarted);
+      // With Patroni, a member that joins later becomes a read candidate (rotation after the rejoin period); one gone stops being.
+      const monitor = this.monitor;
+      topology?.watchMembers((m) => {
+        if (this.closed) return;
+        for (const { name, url } of m.added) {
+          const breaker = new TargetBreaker(name, o.breaker, url);
+          this.replicas.push({ name, url, lane: new Lane(name, 'default', o.replicaLane, poolConfig(url), onLeak, () => countFailure(breaker)), breaker, status: monitor.addReplica(name, url) });
+        }
+        for (const name of m.removed) {
+          const i = this.replicas.findIndex((r) => r.name === name);
+          if (i < 0) continue;
+          const gone = this.replicas.splice(i, 1)[0]!;
+          monitor.removeReplica(name);
+          gone.breaker.dispose();
+          void gone.lane.close(o.closeGraceMs).catch(() => undefined);
+        }
+      });
     }
   }
 

@@ -87,6 +87,25 @@ export class ReplicaMonitor {
     this.primaryProbe = new ProbeClient(url, this.opts.probeTimeoutMs);
   }
 
+  /** Starts probing a replica that joined later (a new Patroni member): in rotation after the rejoin period. */
+  addReplica(name: string, url: string): ReplicaStatus {
+    const status = newReplicaStatus(name, true);
+    // Both arrays change together and only between rounds' synchronous starts: a round in flight keeps its own pairs.
+    this.replicas.push(status);
+    this.replicaProbes.push(new ProbeClient(url, this.opts.probeTimeoutMs));
+    return status;
+  }
+
+  /** Stops probing a replica that left (no longer a Patroni member); false when it was not known. */
+  removeReplica(name: string): boolean {
+    const i = this.replicas.findIndex((r) => r.name === name);
+    if (i < 0) return false;
+    this.replicas[i]!.inRotation = false;
+    this.replicas.splice(i, 1);
+    this.replicaProbes.splice(i, 1)[0]!.discard();
+    return true;
+  }
+
   /** Records the WAL position of a commit this process saw (the primary has reached it). */
   noteCommit(lsn: string): void {
     if (!isLsn(lsn)) return;

@@ -27,9 +27,13 @@ export interface RotationOptions {
   rejoinAfterMs: number;
 }
 
-/** A new record for a replica. */
-export function newReplicaStatus(name: string): ReplicaStatus {
-  return { name, state: 'unknown', inRotation: false, replayLsn: undefined, lagMs: undefined, lastError: undefined, healthySince: undefined, inFlight: 0, everHealthy: false };
+/**
+ * A new record for a replica. A replica known at start joins at its first healthy probe; one that
+ * joins later (lateJoiner: a member Patroni lists after start) must first stay healthy for the
+ * rejoin period, like a replica coming back, since it may still be catching up or flapping.
+ */
+export function newReplicaStatus(name: string, lateJoiner = false): ReplicaStatus {
+  return { name, state: 'unknown', inRotation: false, replayLsn: undefined, lagMs: undefined, lastError: undefined, healthySince: undefined, inFlight: 0, everHealthy: lateJoiner };
 }
 
 /** Applies one probe result; returns the updated record (mutated in place). */

@@ -52,3 +52,20 @@ export function nextTopology(s: TopologyState, e: TopologyEvent): { state: Topol
 export function initialTopology(): TopologyState {
   return { primary: undefined, resolving: true, generation: 0, lastReason: 'not resolved yet' };
 }
+
+/** How a cluster's member list changed: nodes to add as read candidates, and nodes gone. */
+export interface MemberDiff {
+  added: Endpoint[];
+  removed: Endpoint[];
+}
+
+/**
+ * known (the read candidates now) against listed (Patroni's members now). An empty list is no
+ * news (Patroni answering with no member at all says nothing about the nodes): nothing changes.
+ */
+export function diffMembers(known: readonly Endpoint[], listed: readonly Endpoint[]): MemberDiff {
+  if (listed.length === 0) return { added: [], removed: [] };
+  const has = (list: readonly Endpoint[], e: Endpoint): boolean => list.some((x) => same(x, e));
+  const added = listed.filter((e, i) => !has(known, e) && !has(listed.slice(0, i), e));
+  return { added, removed: known.filter((e) => !has(listed, e)) };
+}

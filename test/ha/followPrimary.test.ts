@@ -3,7 +3,9 @@
 // promotes a replica, and the dedicated connections that used to stay on the primary found at start
 // follow it: the cache's change feed (an UPDATE by a plain SQL client on the new primary reaches
 // the next API read within a bound) and the scheduler's leader lock (it leads again on the new
-// primary and runs a job there). One cluster for the file: the checks run in sequence.
+// primary and runs a job there). Then, with PATRONI_URLS, the killed node coming back joins the
+// read candidates (in rotation after the rejoin period) and a member that dies leaves them, without
+// a restart. One cluster for the file: the checks run in sequence.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadSettings } from '../../src/config/settings.ts';
+import { discoverPatroniNodes } from '../../src/db/topology.ts';
+import { createStore } from '../../src/store.ts';
 import { startServer, type RunningServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { startScheduler, type Scheduler } from '../../src/ops/scheduler/index.ts';
@@ -22,6 +26,8 @@ import { startPatroni, type PatroniCluster, type PatroniNode } from '../harness/
 const READ_BOUND_MS = 3_000;
 /** From the promotion to the feed's and the scheduler's connections on the new primary (backoff ≤ 5 s + resolution). */
 const FOLLOW_BOUND_MS = 30_000;
+/** Rejoin hysteresis of the PATRONI_URLS store: a member that joined serves reads after this. */
+const REJOIN_MS = 1_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -158,4 +164,41 @@ test('the leader node dies: the scheduler leads again on the promoted primary an
     return r.rows[0].n > 0;
   });
   console.log(`scheduler leads on ${newLeader.name} ${ms} ms after the feed check; a job ran there`);
+});
+
+test('with PATRONI_URLS, a member that joins later becomes a read candidate after the rejoin period, and one that dies stops being one', async () => {
+  assert.ok(newLeader, 'the failover happened (earlier test)');
+  // The killed node's member key expires after Patroni's ttl (8 s): two members are left.
+  await within(FOLLOW_BOUND_MS, () => `${oldLeader.name} is still a Patroni member`, async () => !(await patroni.members()).some((m) => m.name === oldLeader.name));
+  const patroniUrls = patroni.patroniUrls.split(',');
+  const store = await createStore({
+    url: newLeader.url,
+    pool: { max: 2, patroniUrls, nodes: await discoverPatroniNodes(patroniUrls), replicas: { rejoinAfterMs: REJOIN_MS, monitorIntervalMs: 200, probeTimeoutMs: 1_000, rywWaitMs: 200, maxLagMs: 10_000 } },
+  });
+  try {
+    await store.cluster.ready();
+    const candidate = async (n: PatroniNode): Promise<{ inRotation?: boolean | undefined; state: string } | undefined> =>
+      (await store.cluster.health()).find((t) => t.role === 'replica' && t.url.includes(`:${n.pgPort}/`));
+    assert.equal(await candidate(oldLeader), undefined, `${oldLeader.name} is not a read candidate while it is not a member`);
+
+    oldLeader.startNode();
+    let listedAt = 0;
+    const t0 = Date.now();
+    await within(90_000, () => `${oldLeader.name} did not join the read rotation`, async () => {
+      const c = await candidate(oldLeader);
+      if (c && listedAt === 0) listedAt = Date.now();
+      return c?.inRotation === true;
+    });
+    const outOfRotationMs = Date.now() - listedAt;
+    console.log(`${oldLeader.name} restarted: a read candidate ${listedAt - t0} ms later, in rotation ${outOfRotationMs} ms after that (rejoin period ${REJOIN_MS} ms)`);
+    // Polled every 100 ms: the candidate may have been listed up to a poll before we saw it.
+    assert.ok(outOfRotationMs >= REJOIN_MS - 300, `in rotation ${outOfRotationMs} ms after joining: the rejoin period (${REJOIN_MS} ms) applies to a member that joined later`);
+
+    const other = patroni.nodes.find((n) => n !== oldLeader && n !== newLeader)!;
+    other.killNode();
+    const goneMs = await within(FOLLOW_BOUND_MS, () => `${other.name} is still a read candidate after it died`, async () => (await candidate(other)) === undefined);
+    console.log(`${other.name} killed: no longer a read candidate ${goneMs} ms later (Patroni's ttl 8 s)`);
+  } finally {
+    await store.close();
+  }
 });
