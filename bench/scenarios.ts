@@ -7,6 +7,7 @@ import { api } from './api.ts';
 import { clusterBench } from './cluster.ts';
 import { recovery } from './recovery.ts';
 import { schema } from './schema.ts';
+import { searchScenario } from '../src/bench/scenarios/search.ts';
 
 export const scenarios: Record<string, ScenarioEntry> = {
   ...shippedScenarios,
@@ -18,7 +19,7 @@ export const scenarios: Record<string, ScenarioEntry> = {
   tune: async () => (await import('./tune.ts')).tuneBench(),
   replicas: { name: 'replicas', description: 'Article reads with 0, 1 and 2 streaming replicas; replica read share and stale reads under 10 % writes with sessions.', run: async (ctx) => (await import('./replicas.ts')).replicas.run(ctx) },
   failover: async () => (await import('./failover.ts')).failoverBench(),
-  search: async () => (await import('./search.ts')).searchBench(),
+  search: searchScenario,
   recovery,
   roundtrips: async () => (await import('./roundtrips.ts')).roundtrips(),
 };
