@@ -96,7 +96,9 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     if (store.cache) {
       // Writes made outside pgpress invalidate too: the database's change log, on a direct connection (LISTEN).
       const { pollMs, retentionMs } = settings.cacheChanges;
-      feed = await startCacheChangeFeed({ url: settings.cacheListenUrl ?? primaryUrl, cache: store.cache, log: logger, pollMs, retentionMs, ...(redis ? { redis, namespace } : {}) });
+      // On the cluster's URL the feed follows the primary (with PATRONI_URLS: Patroni's leader) on every reconnect.
+      const patroni = settings.cacheListenUrl === url ? { patroniUrls: settings.patroniUrls } : {};
+      feed = await startCacheChangeFeed({ url: settings.cacheListenUrl ?? primaryUrl, ...patroni, cache: store.cache, log: logger, pollMs, retentionMs, ...(redis ? { redis, namespace } : {}) });
     }
     const jwtSecret = resolveJwtSecret(settings.jwtSecret, settings.dataDir);
     const tokens = tokenService(jwtSecret);

@@ -202,3 +202,22 @@ test('with PATRONI_URLS, a member that joins later becomes a read candidate afte
     await store.close();
   }
 });
+
+test('serve with PATRONI_URLS and a DATABASE_URL naming a standby: the change feed listens on Patroni\'s leader', async () => {
+  assert.ok(newLeader, 'the failover happened (earlier test)');
+  const standby = oldLeader;
+  await within(FOLLOW_BOUND_MS, () => `${standby.name} is not a standby`, async () => (await psql(standby, 'SELECT pg_is_in_recovery() AS r')).rows[0].r === true);
+  const listeners = async (n: PatroniNode): Promise<number> => (await psql(n, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pgpress-cache-listen'")).rows[0].n;
+  const before = await listeners(newLeader);
+  const settings = loadSettings({
+    DATABASE_URL: standby.url, PATRONI_URLS: patroni.patroniUrls, PORT: '0', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0',
+    PGPRESS_DATA_DIR: dataDir, JWT_SECRET: randomBytes(32).toString('hex'), MIGRATE_ON_START: 'false',
+  });
+  const second = await startServer(settings, createLogger('warn', logs.stream));
+  try {
+    await within(FOLLOW_BOUND_MS, () => `no second change feed connection on the leader ${newLeader.name}`, async () => (await listeners(newLeader)) === before + 1);
+    assert.equal(await listeners(standby), 0, `no change feed connection on the standby ${standby.name}`);
+  } finally {
+    await second.close();
+  }
+});
