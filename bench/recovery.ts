@@ -1,4 +1,5 @@
-// `npm run bench -- recovery`: the restore drill (test/harness/restoreDrill.ts) on a database seeded
+// `npm run bench -- recovery` (checkout only: the drill and its API writers are the test harness's):
+// the restore drill (test/harness/restoreDrill.ts) on a database seeded
 // at BENCH_RECOVERY_SCALE (default 10; 100 for the large figure): writes through the HTTP API, a base
 // backup while they run, T, a table dropped by mistake. Reports the row-level diff of the restore to
 // T (0 expected), the acknowledged writes a restore to the last archived WAL loses (RPO, 0 expected)
@@ -11,6 +12,7 @@ const STEPS = ['archiving on', 'migrated', 'seeded', 'writing; taking a base bac
 export const recovery: Scenario = {
   name: 'recovery',
   description: 'Restore drill: point-in-time restore to T (row diff), RPO at the last archived WAL, RTO to a ready API',
+  onlyWhenNamed: 'starts a primary with WAL archiving and restores it (the test harness\'s restore drill)',
   async run(ctx: ScenarioContext): Promise<ScenarioResult> {
     const scale = Number(process.env.BENCH_RECOVERY_SCALE ?? 10);
     const phaseMs = Number(process.env.BENCH_RECOVERY_PHASE_MS ?? 3_000);

@@ -21,7 +21,7 @@ export interface ServerProcess {
 const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /** The entry file of a server that ships with pgpress bench (src/bench/servers/<name>). */
-export function shippedServer(name: 'full'): string {
+export function shippedServer(name: 'full' | 'hello'): string {
   return fileURLToPath(new URL(`./servers/${name}${OWN_EXTENSION}`, import.meta.url));
 }
 

@@ -35,6 +35,9 @@ export interface ScenarioContext {
 export interface Scenario {
   name: string;
   description: string;
+  /** Set when the scenario needs more than the database (its own servers, Redis, an extension) or
+   *  runs long: what it needs. It then runs only when named, never in a run that names none. */
+  onlyWhenNamed?: string;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;
 }
 

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { Settings } from '../config/settings.ts';
 import { setBenchAdminUrl } from '../bench/benchDatabase.ts';
 import { abortOnSignalsAndParentExit, onAbort, releaseParentChannel } from '../bench/lifecycle.ts';
-import { pickScenarios } from '../bench/pick.ts';
+import { listScenarios, pickScenarios } from '../bench/pick.ts';
 import { shippedScenarios } from '../bench/registry.ts';
 import { runScenarios } from '../bench/runner.ts';
 import type { ScenarioEntry } from '../bench/scenario.ts';
@@ -24,7 +24,7 @@ async function registry(): Promise<Record<string, ScenarioEntry>> {
 export function benchCommand(program: Command, settings: () => Settings): void {
   program
     .command('bench')
-    .description('run benchmark scenarios (all shipped ones when none is named) and write bench-results/<time>/ with an HTML report')
+    .description('run benchmark scenarios (when none is named, those marked default in --list) and write bench-results/<time>/ with an HTML report')
     .argument('[scenario...]', 'scenarios to run, in order (see --list)')
     .option('--list', 'list the scenarios and exit')
     .option('--out <dir>', 'parent folder of the run folder', 'bench-results')
@@ -32,7 +32,7 @@ export function benchCommand(program: Command, settings: () => Settings): void {
     .action(async (names: string[], o: { list?: boolean; out: string; png: boolean }) => {
       const reg = await registry();
       if (o.list) {
-        for (const s of pickScenarios([], reg)) console.log(`${s.name.padEnd(12)} ${s.description}`);
+        for (const line of listScenarios(reg)) console.log(line);
         return;
       }
       const picked = pickScenarios(names, reg);

@@ -1,4 +1,4 @@
-// Starts `bench/run.ts` for the test suite so that a killed test leaves nothing behind: the run
+// Starts `bench/run.ts` (or a `pgpress bench`) for the test suite so that a killed test leaves nothing behind: the run
 // gets its own process group (it and the servers it starts) which this process kills when it exits
 // or is signalled; the run also has an IPC channel, which closes when this process dies even by
 // SIGKILL, and on which the run stops its servers and drops its database (bench/lifecycle.ts);
@@ -52,15 +52,26 @@ function installHandlers(): void {
   }
 }
 
-/** Runs `bench/run.ts scenarios…` (with `cli`: `pgpress bench scenarios…`) with env added; echo
- *  copies its output to ours as it comes. */
-export function startBench(scenarios: string[], env: Record<string, string>, opts: { echo?: boolean; cli?: boolean } = {}): BenchRun {
+/** How to start a run: the checkout's bench/run.ts (default), its `pgpress bench` (cli), or
+ *  another pgpress's (bin: an installed package's bin/pgpress.js, run in cwd with baseEnv instead
+ *  of ours); echo copies its output to ours as it comes. */
+export interface StartOptions {
+  echo?: boolean;
+  cli?: boolean;
+  bin?: string;
+  cwd?: string;
+  baseEnv?: NodeJS.ProcessEnv;
+}
+
+/** Runs `bench/run.ts scenarios…` (with `cli` or `bin`: `pgpress bench scenarios…`) with env added. */
+export function startBench(scenarios: string[], env: Record<string, string>, opts: StartOptions = {}): BenchRun {
   installHandlers();
-  const entry = opts.cli ? ['bin/pgpress.js', 'bench'] : ['--import', 'tsx', 'bench/run.ts'];
+  const entry = opts.bin ? [opts.bin, 'bench'] : opts.cli ? ['bin/pgpress.js', 'bench'] : ['--import', 'tsx', 'bench/run.ts'];
   const child = spawn(process.execPath, [...entry, ...scenarios], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, BENCH_DATABASE_PREFIX: sweepablePrefix(), ...env },
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    env: { ...(opts.baseEnv ?? process.env), BENCH_DATABASE_PREFIX: sweepablePrefix(), ...env },
   });
   const pid = child.pid!;
   let stdout = '';

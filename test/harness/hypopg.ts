@@ -3,9 +3,9 @@
 // pattern of pgbouncer.ts), otherwise the test fails naming the one command to run.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { hypopgPackage } from '../../src/bench/hypopg.ts';
 
-/** Debian's package of HypoPG for a PostgreSQL major version. */
-export const hypopgPackage = (major: number): string => `postgresql-${major}-hypopg`;
+export { hypopgPackage };
 
 /** True when CREATE EXTENSION hypopg can work on a server of that major version. */
 export function hypopgInstalled(major: number): boolean {

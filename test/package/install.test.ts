@@ -1,6 +1,9 @@
 // pgpress as a dependency, tried as a new user would: the packed tarball installs into an empty
 // project, imports as a library with its types, and runs `pgpress migrate` and `pgpress serve`
-// from there on the package's own migrations — compiled JavaScript, no TypeScript loader.
+// from there on the package's own migrations — compiled JavaScript, no TypeScript loader. Then
+// `pgpress bench` from that install: --list, and a missing service's error. (The shipped scenarios
+// run at a tiny scale in test/bench/: smokeShipped.test.ts, and smokeCompiled.test.ts from a
+// compiled build — not here, where they would pass the runner's 300 s per file.)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -9,12 +12,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { shippedScenarios } from '../../src/bench/registry.ts';
 import { freePort } from '../harness/freePort.ts';
+import { ADMIN_URL } from '../harness/services.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'pgpress-package-'));
 after(() => rmSync(work, { recursive: true, force: true }));
+
+/** The project the first test installs pgpress into, for the bench tests after it. */
+let installed: { project: string; bin: string } | undefined;
+function installedProject(): { project: string; bin: string } {
+  if (!installed) throw new Error('the first test did not install the package');
+  return installed;
+}
 
 /** The environment of a user's shell: none of npm test's npm_* variables, no pgpress settings of ours. */
 function userEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -124,6 +136,7 @@ test('the packed tarball installs into an empty project, imports with its types,
 
   const env = userEnv({ DATABASE_URL: db.url, PGPRESS_DATA_DIR: join(project, '.pgpress'), LOG_LEVEL: 'info' });
   const bin = join(project, 'node_modules/.bin/pgpress');
+  installed = { project, bin: join(project, 'node_modules/pgpress/bin/pgpress.js') };
   const migrations = files.filter((f) => /^migrations\/\d{4,}_[a-z0-9_]+\.sql$/.test(f));
   const migrated = await run(bin, ['migrate'], project, env);
   assert.match(migrated, new RegExp(`Applied ${migrations.length} migration\\(s\\)`), migrated);
@@ -162,4 +175,46 @@ test('the packed tarball installs into an empty project, imports with its types,
   }
 
   await typecheck;
+});
+
+/** The environment of `pgpress bench` in the installed project: scratch databases on the test server. */
+function benchEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return userEnv({ BENCH_DATABASE_URL: ADMIN_URL, PGPRESS_DATA_DIR: join(installedProject().project, '.pgpress'), ...extra });
+}
+
+/** `pgpress bench args…` from the installed package; resolves with its exit code and output. */
+function installedBench(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
+  const { project, bin } = installedProject();
+  return new Promise((ok) => {
+    execFile(process.execPath, [bin, 'bench', ...args], { cwd: project, env, encoding: 'utf8', timeout: 60_000 }, (e, out, err) => ok({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }));
+  });
+}
+
+test('`pgpress bench --list` of the installed package lists the shipped scenarios in order: which run by default, and what the others need', async () => {
+  const { code, out, err } = await installedBench(['--list'], benchEnv());
+  assert.equal(code, 0, err);
+  const lines = out.trim().split('\n').map((l) => l.split(/\s+/));
+  // The registry's scenarios, the issue's first (later ones may follow), and none of the checkout's.
+  assert.deepEqual(lines.map((l) => l[0]), Object.keys(shippedScenarios), out);
+  assert.deepEqual(lines.slice(0, 8).map((l) => l[0]), ['baseline', 'load', 'stress', 'soak', 'write', 'replicas', 'cache', 'tune'], out);
+  // The default run: the scenarios that need only the database; the issue's heavy ones when named.
+  const defaults = lines.filter((l) => l[1] === 'default').map((l) => l[0]);
+  assert.deepEqual(defaults, Object.entries(shippedScenarios).filter(([, s]) => s.onlyWhenNamed === undefined).map(([n]) => n), out);
+  assert.deepEqual(defaults.slice(0, 5), ['baseline', 'load', 'stress', 'soak', 'write'], out);
+  assert.ok(['replicas', 'cache', 'tune'].every((n) => lines.some((l) => l[0] === n && l[1] === 'named')), out);
+  assert.ok(lines.every((l) => l[1] === 'default' || l[1] === 'named'), out);
+  assert.ok(out.split('\n').filter((l) => / named /.test(l)).every((l) => l.includes('[only when named: ')), out);
+  assert.match(out, /^replicas .*\[only when named: .*postgresql-15/m);
+  assert.match(out, /^cache .*\[only when named: needs Redis at REDIS_URL/m);
+  assert.match(out, /^tune .*\[only when named: .*postgresql-15-hypopg/m);
+});
+
+test('a shipped scenario whose Redis or PostgreSQL programs are missing fails at once with its PGP code and what to install', async () => {
+  const out = join(work, 'bench-missing');
+  const redis = await installedBench(['cache', '--out', out, '--no-png'], benchEnv({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` }));
+  assert.equal(redis.code, 1, redis.out + redis.err);
+  assert.match(redis.err, /pgpress: PGP_SERVICE_MISSING: Redis at redis:\/\/127\.0\.0\.1:\d+ does not answer .*the cache scenario needs it\. Start Redis/, redis.err);
+  const programs = await installedBench(['tune', '--out', out, '--no-png'], benchEnv({ PG_BINDIR: join(work, 'no-such-bindir') }));
+  assert.equal(programs.code, 1, programs.out + programs.err);
+  assert.match(programs.err, /pgpress: PGP_TOOL_MISSING: PostgreSQL's server programs \(initdb, pg_ctl, postgres\) are not installed .*apt-get install postgresql-15/, programs.err);
 });

@@ -1,15 +1,19 @@
-// cache: GET /v1/articles/:id through the full stack with the query cache on, against
+// `pgpress bench cache`: GET /v1/articles/:id through the full stack with the query cache on, against
 //  - a bare Fastify hello-world route returning the same JSON (ratio_vs_hello: what the stack
 //    costs around a cache hit), and
 //  - the same stack with the cache off (speedup: what the cache saves),
 // rounds interleaved over hot keys already cached; then a Zipf(1.1) key mix over every article
 // with 5 % writes (by a plain SQL client, as psql would: the cache hears them through the
 // database's change feed), reporting the hit ratio (from the server's own counters) and p50/p99.
+// Needs Redis at REDIS_URL (default redis://127.0.0.1:6379): checked first, PGP_SERVICE_MISSING
+// when it does not answer.
 import pg from 'pg';
-import { Random, Zipf } from '../src/ops/seed/random.ts';
-import { benchDatabase } from './benchDatabase.ts';
-import { load, loadMix, startServerProcess, type LoadResult, type ServerProcess } from './httpLoad.ts';
-import { interleaved, median, medianRatio } from './measure.ts';
+import { Random, Zipf } from '../../ops/seed/random.ts';
+import { benchDatabase } from '../benchDatabase.ts';
+import { load, loadMix, shippedServer, startServerProcess, type LoadResult, type ServerProcess } from '../httpLoad.ts';
+import { interleaved, median, medianRatio } from '../measure.ts';
+import { assertRedisAnswers } from '../redisCheck.ts';
+import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.ts';
 
 /** Articles in the database (the smoke run uses fewer). */
 const ARTICLES = Number(process.env.BENCH_CACHE_ARTICLES ?? 100_000);
@@ -24,9 +28,11 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 type Variant = 'hello' | 'cached' | 'uncached';
 
-/** The full stack's environments: lean (no rate limit, no shedding, no logs), cache on and off. */
+/** The full stack's environments: lean (no rate limit, no shedding, no admission bound, no logs),
+ *  cache on and off. Without ADMISSION_MAX_IN_FLIGHT=0 the uncached stack would queue 64
+ *  connections behind its 16 pool slots and answer 503s: a measure of admission, not of the cache. */
 function environments(url: string): Record<'cached' | 'uncached', Record<string, string>> {
-  const common = { DATABASE_URL: url, DB_POOL_MAX: String(POOL), MIGRATE_ON_START: 'false', RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false' };
+  const common = { DATABASE_URL: url, DB_POOL_MAX: String(POOL), MIGRATE_ON_START: 'false', RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', ADMISSION_MAX_IN_FLIGHT: '0', LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false' };
   return {
     cached: { ...common, REDIS_URL, CACHE_ENABLED: 'true' },
     uncached: { ...common, REDIS_URL: '', CACHE_ENABLED: 'false' },
@@ -63,7 +69,9 @@ async function cacheCounts(base: string): Promise<{ hits: number; misses: number
 }
 
 /** Cached ÷ hello-world and cached ÷ uncached for GET by id, and the Zipf mix's hit ratio and latency. */
-export async function cache(): Promise<Record<string, number>> {
+async function runCache(ctx: ScenarioContext): Promise<ScenarioResult> {
+  ctx.progress(0, 'checking Redis');
+  await assertRedisAnswers(REDIS_URL, 'the cache scenario');
   const db = await benchDatabase();
   const servers: Partial<Record<Variant, ServerProcess>> = {};
   const sql = new pg.Client({ connectionString: db.url });
@@ -71,16 +79,17 @@ export async function cache(): Promise<Record<string, number>> {
   writers.on('error', () => undefined); // the database is dropped WITH (FORCE) at the end
   try {
     await sql.connect();
+    ctx.progress(0.05, `loading ${ARTICLES} articles`);
     const ids = await fill(sql, ARTICLES);
     console.log(`${ids.length} articles`);
     const envs = environments(db.url);
     const started = await Promise.allSettled(
-      (['cached', 'uncached'] as const).map(async (v) => (servers[v] = await startServerProcess('bench/servers/full.ts', envs[v]))),
+      (['cached', 'uncached'] as const).map(async (v) => (servers[v] = await startServerProcess(shippedServer('full'), envs[v]))),
     );
     for (const s of started) if (s.status === 'rejected') throw s.reason;
     // The hello-world route answers exactly what the full stack answers for a hot article.
     const sample = await (await fetch(`${servers.uncached!.url}/v1/articles/${ids[0]}`)).text();
-    servers.hello = await startServerProcess('bench/servers/hello.ts', { BENCH_HELLO_JSON: sample });
+    servers.hello = await startServerProcess(shippedServer('hello'), { BENCH_HELLO_JSON: sample });
     const running = servers as Record<Variant, ServerProcess>;
 
     const hot = ids.slice(0, HOT).map((id) => `/v1/articles/${id}`);
@@ -94,18 +103,21 @@ export async function cache(): Promise<Record<string, number>> {
     }
     const variants: Variant[] = ['hello', 'cached', 'uncached'];
     let warm = 0;
+    let done = 0;
     // Server CPU per request (from /proc): less moved by other work on the machine than req/s.
     const cpuUs: Record<Variant, number[]> = { hello: [], cached: [], uncached: [] };
     const runs = await interleaved(variants, ROUNDS, async (v): Promise<LoadResult> => {
       // interleaved()'s first run of each variant is its warm-up: JIT, pools, and the hot keys cached.
       const warmUp = warm++ < variants.length;
+      ctx.progress(0.15 + (0.6 * done++) / (variants.length * (ROUNDS + 1)), `${v}: GET by id`);
       const cpu0 = running[v].cpuMs();
       const r = await load(running[v].url, hot, CONNECTIONS, warmUp ? Math.max(1, SECONDS) : SECONDS);
       if (!warmUp) cpuUs[v].push(((running[v].cpuMs() - cpu0) * 1000) / Math.max(1, r.total));
       return r;
     });
     const rps = (v: Variant): number[] => runs[v].map((x) => x.rps);
-    for (const v of variants) console.log(`${v}: ${runs[v].map((x) => `${x.rps.toFixed(0)} req/s`).join(', ')}`);
+    const failed = (x: LoadResult): string => (x.errors + x.non2xx > 0 ? ` (${x.errors} errors, ${x.non2xx} non-2xx)` : '');
+    for (const v of variants) console.log(`${v}: ${runs[v].map((x) => `${x.rps.toFixed(0)} req/s${failed(x)}`).join(', ')}`);
 
     // The Zipf mix: reads of Zipf-ranked articles (rank → a shuffled id), every 20th operation an
     // UPDATE of a Zipf-ranked article by a plain SQL client.
@@ -141,6 +153,7 @@ export async function cache(): Promise<Record<string, number>> {
       return result;
     };
     // A warm-up of the same mix first: the figures are of the cache in its steady state, not filling.
+    ctx.progress(0.8, 'Zipf mix with 5 % writes');
     await runMix(MIX_SECONDS);
     ops = writes = writeErrors = 0;
     const before = await cacheCounts(running.cached.url);
@@ -151,14 +164,14 @@ export async function cache(): Promise<Record<string, number>> {
     const hitRatio = hits + misses === 0 ? 0 : hits / (hits + misses);
     console.log(
       `Zipf(1.1) over ${ids.length} articles, ${MIX_SECONDS} s at ${CONNECTIONS} connections: ${mix.total} reads, ${writes} writes (${writeErrors} failed), ` +
-        `hit ratio ${hitRatio.toFixed(3)} (${hits} hits, ${misses} misses), p50/p99 ${mix.p50}/${mix.p99} ms, ${mix.rps.toFixed(0)} req/s`,
+        `hit ratio ${hitRatio.toFixed(3)} (${hits} hits, ${misses} misses), p50/p99 ${mix.p50}/${mix.p99} ms, ${mix.rps.toFixed(0)} req/s${failed(mix)}`,
     );
     const errors = variants.flatMap((v) => runs[v]).reduce((n, x) => n + x.errors + x.non2xx, 0) + mix.errors + mix.non2xx + writeErrors;
     console.log(
       `GET /v1/articles/:id  hello: ${median(rps('hello')).toFixed(0)} req/s   cached: ${median(rps('cached')).toFixed(0)} req/s   uncached: ${median(rps('uncached')).toFixed(0)} req/s   ` +
         `(${CONNECTIONS} connections, pool ${POOL}, ${HOT} hot keys, medians of ${ROUNDS} interleaved ${SECONDS} s rounds, ${errors} errors)`,
     );
-    return {
+    const figures = {
       // Medians of per-round ratios: each round's variants ran back to back under the same machine load.
       ratio_vs_hello: Number(medianRatio(rps('cached'), rps('hello')).toFixed(3)),
       speedup: Number(medianRatio(rps('cached'), rps('uncached')).toFixed(3)),
@@ -180,6 +193,7 @@ export async function cache(): Promise<Record<string, number>> {
       articles: ids.length,
       errors,
     };
+    return { figures };
   } finally {
     for (const s of Object.values(servers)) await s.stop();
     await sql.end().catch(() => undefined);
@@ -187,3 +201,11 @@ export async function cache(): Promise<Record<string, number>> {
     await db.drop();
   }
 }
+
+/** The scenario. */
+export const cache: Scenario = {
+  name: 'cache',
+  description: 'GET by id through the full stack with the query cache, ÷ a bare hello-world route and ÷ the cache off; a Zipf mix with 5 % writes: hit ratio, p50/p99.',
+  onlyWhenNamed: 'needs Redis at REDIS_URL (default redis://127.0.0.1:6379)',
+  run: runCache,
+};

@@ -1,4 +1,4 @@
-// Baseline server for the cache scenario: a bare Fastify hello-world route answering
+// Baseline server for the cache scenario (it ships with `pgpress bench`): a bare Fastify hello-world route answering
 // GET /v1/articles/:id with one fixed JSON body (BENCH_HELLO_JSON: a real article's answer).
 import Fastify from 'fastify';
 import { serveForParent } from './serverProcess.ts';

@@ -1,23 +1,22 @@
-// replicas (checkout only: it starts real clusters with the test harness's pgCluster): article
-// reads through the library with 0, 1 and 2 streaming replicas, interleaved; then, on 2 replicas,
+// `pgpress bench replicas`: on a throwaway primary with two streaming replicas of its own
+// (src/bench/clusters.ts: PostgreSQL's server programs, Debian postgresql-15), article reads through the library with 0, 1 and 2 streaming replicas, interleaved; then, on 2 replicas,
 // a mix with 10 % writes in which every caller carries its read-your-writes session: the share of
 // reads the replicas served (from the Cluster's own per-target acquire counts) and the reads that
 // saw an older version of an article than the caller had written (must be 0).
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { Cluster } from '../src/db/cluster.ts';
-import { newSession } from '../src/db/session.ts';
-import { migrate } from '../src/migrate/index.ts';
-import { seed } from '../src/ops/seed/seed.ts';
-import { createDbMetrics } from '../src/observability/metrics.ts';
-import { PACKAGE_MIGRATIONS_DIR } from '../src/config/packagePaths.ts';
-import { createStore, type Store } from '../src/store.ts';
-import { throughput } from '../src/bench/benchDatabase.ts';
-import { onAbort } from '../src/bench/lifecycle.ts';
-import { interleaved, median, medianRatio } from '../src/bench/measure.ts';
-import { watchReplicaLag } from '../src/bench/sampler.ts';
-import type { Scenario, ScenarioContext, ScenarioResult } from '../src/bench/scenario.ts';
-import { startCluster } from '../test/harness/pgCluster.ts';
+import { PACKAGE_MIGRATIONS_DIR } from '../../config/packagePaths.ts';
+import { Cluster } from '../../db/cluster.ts';
+import { newSession } from '../../db/session.ts';
+import { migrate } from '../../migrate/index.ts';
+import { createDbMetrics } from '../../observability/metrics.ts';
+import { seed } from '../../ops/seed/seed.ts';
+import { createStore, type Store } from '../../store.ts';
+import { throughput } from '../benchDatabase.ts';
+import { startCluster } from '../clusters.ts';
+import { interleaved, median, medianRatio } from '../measure.ts';
+import { watchReplicaLag } from '../sampler.ts';
+import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.ts';
 
 const SCALE = Number(process.env.BENCH_REPLICAS_SCALE ?? 1);
 const CALLERS = 32;
@@ -46,8 +45,8 @@ async function replicaArticleScans(urls: readonly string[]): Promise<number> {
 
 async function runReplicas(ctx: ScenarioContext): Promise<ScenarioResult> {
   ctx.progress(0, 'starting a primary and 2 replicas');
+  // The cluster stops and removes itself on an aborted run (clusters.ts registers that).
   const cluster = await startCluster({ replicas: 2 });
-  const unregister = onAbort(() => cluster.destroy());
   const stopLag = watchReplicaLag(cluster.primary.url);
   const stores: Store[] = [];
   try {
@@ -125,7 +124,6 @@ async function runReplicas(ctx: ScenarioContext): Promise<ScenarioResult> {
     for (const s of stores) await s.close();
     stopLag();
     await cluster.destroy();
-    unregister();
   }
 }
 
@@ -142,5 +140,6 @@ async function articleIds(url: string): Promise<number[]> {
 export const replicas: Scenario = {
   name: 'replicas',
   description: 'Article reads with 0, 1 and 2 streaming replicas (real clusters); on 2, the share of reads replicas serve under 10 % writes with read-your-writes sessions, and stale reads (must be 0).',
+  onlyWhenNamed: 'starts a primary and two streaming replicas of its own from PostgreSQL\'s programs (Debian postgresql-15)',
   run: runReplicas,
 };
