@@ -65,6 +65,11 @@ export class AdmissionControl {
     return { inFlight: this.inFlight, queued: this.queue.length, overloaded: this.overloaded(this.now()) };
   }
 
+  /** Whether a request arriving now would be refused at once (every slot taken, the queue full). */
+  full(): boolean {
+    return this.inFlight >= this.opts.maxInFlight && this.queue.length >= this.opts.queueMax;
+  }
+
   /**
    * Admits at once (admit() is called before this returns), queues, or refuses at once. Returns the
    * waiter when queued, for cancel() if the request goes away while it waits.

@@ -132,3 +132,31 @@ test('a standing queue is served newest first and its oldest are refused past th
   control.leave();
   assert.deepEqual(control.stats(), { inFlight: 0, queued: 0, overloaded: false });
 });
+
+test('over a socket, a request the hooks would refuse gets the same 503 before Fastify sees it; probes still answer', async () => {
+  const { app, store } = await testApp({ admission: ADMISSION });
+  let pressure = true;
+  store.saturated = () => pressure;
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const before = (await httpMetrics().shed.get()).values.find((v) => v.labels.reason === 'pool')?.value ?? 0;
+  const refused = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    http.get(`${base}/v1/articles/1`, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    }).on('error', reject);
+  });
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers['retry-after'], '1');
+  assert.match(refused.headers['content-type'] ?? '', /^application\/json/);
+  const body = JSON.parse(refused.body) as { code: string; message: string; requestId: string };
+  assert.equal(body.code, 'PGP_OVERLOADED');
+  assert.equal(body.requestId, refused.headers['x-request-id']);
+  assert.equal((await httpMetrics().shed.get()).values.find((v) => v.labels.reason === 'pool')?.value, before + 1, 'counted as shed');
+  assert.equal((await get(`${base}/healthz`)).status, 200, 'liveness is exempt');
+  pressure = false;
+  assert.equal((await get(`${base}/v1/articles/1`)).status, 404, 'served again once the pressure is gone');
+});
