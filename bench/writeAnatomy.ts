@@ -5,10 +5,13 @@
 // (/proc/<backend pid>/schedstat: the PostgreSQL server must run on this machine) and the rest
 // (waiting: round trips, the WAL flush, the scheduler). STRACE=1 also counts the backend's system
 // calls per write in the first round (strace -c -f -p): how many reads and sends a write takes.
+// APP=1 connects as pgpress_app (row-level security applies; the admin user bypasses it) and adds
+// a comment write (audited: the audit trigger runs) both ways. SYNC=on or off runs only that setting.
 // Run: node --import tsx bench/writeAnatomy.ts   (N writes per round, ROUNDS rounds)
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { recordEvent, type ArticleEvent } from '../src/content/events/repository.ts';
+import { insertComment } from '../src/content/comments/queries.ts';
 import { Cluster } from '../src/db/cluster.ts';
 import { oneStatementTx } from '../src/db/pipelineWrite.ts';
 import { benchDatabase } from '../src/bench/benchDatabase.ts';
@@ -18,7 +21,8 @@ import { createStore } from '../src/store.ts';
 const N = Number(process.env.N ?? 500);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const STRACE = process.env.STRACE === '1';
-const ACTOR = { actorId: '1', role: 'admin' };
+const APP = process.env.APP === '1';
+const SYNC = process.env.SYNC;
 
 const cpuNs = (pid: number): number => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
 
@@ -45,21 +49,28 @@ async function main(): Promise<void> {
   const open: Cluster[] = [];
   try {
     const author = await store.users.create({ email: 'anatomy@example.com', username: 'anatomy', displayName: 'Anatomy' });
+    const ACTOR = { actorId: String(author.id), role: 'author' };
     const ids: number[] = [];
     for (let i = 0; i < 50; i++) ids.push((await store.articles.create({ authorId: author.id, title: `Anatomy ${i}`, status: 'published' })).id);
     const ev = (i: number): ArticleEvent => ({ articleId: ids[i % ids.length]!, kind: 'view' });
     const connect = async (sync: boolean): Promise<{ c: Cluster; pid: number }> => {
       const u = new URL(db.url);
+      if (APP) u.username = 'pgpress_app';
       if (!sync) u.searchParams.set('options', '-c synchronous_commit=off');
       const c = new Cluster({ url: u.toString(), max: 1 });
       open.push(c);
       const { rows } = await c.query<{ pid: number }>({ name: 'anatomy.pid', text: 'SELECT pg_backend_pid() AS pid' });
       return { c, pid: rows[0]!.pid };
     };
-    const on = await connect(true);
-    const off = await connect(false);
+    const settings = (['on', 'off'] as const).filter((x) => SYNC === undefined || SYNC === x);
+    const conns = await Promise.all(settings.map(async (x) => [x, await connect(x === 'on')] as const));
     const variants: { name: string; on: { c: Cluster; pid: number }; fn: (c: Cluster, i: number) => Promise<unknown> }[] = [];
-    for (const [s, conn] of [['on', on], ['off', off]] as const) {
+    const comment = (i: number): unknown[] => [ids[i % ids.length]!, author.id, null, `comment ${i}`];
+    for (const [s, conn] of conns) {
+      if (APP) {
+        variants.push({ name: `four_trips_comment_${s}`, on: conn, fn: (c, i) => c.tx((q) => q.query(insertComment, comment(i)), ACTOR) });
+        variants.push({ name: `one_trip_comment_${s}`, on: conn, fn: (c, i) => c.txStatement(insertComment, comment(i), ACTOR) });
+      }
       variants.push({ name: `four_trips_${s}`, on: conn, fn: (c, i) => c.tx((q) => recordEvent(q, ev(i)), ACTOR) });
       variants.push({ name: `one_trip_${s}`, on: conn, fn: (c, i) => oneStatementTx(c, ACTOR, (q) => recordEvent(q, ev(i))) });
       variants.push({ name: `plain_insert_${s}`, on: conn, fn: (c, i) => recordEvent(c, ev(i)) });
