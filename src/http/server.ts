@@ -91,7 +91,8 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       logger.warn({ dataDir: settings.dataDir }, 'encryption keys: ENCRYPTION_KEYS or BLIND_INDEX_KEY unset, using the keys generated in the data folder; give every server of this database the same two settings (docs/security.md)');
     }
     if (maintenanceUrl !== primaryUrl) {
-      ownerCluster = new Cluster({ url: maintenanceUrl, ...settings.pool, max: 2, applicationName: 'pgpress-maintenance' });
+      // On the owner's URL as given (several hosts, or PATRONI_URLS): the jobs follow the primary as the store does.
+      ownerCluster = new Cluster({ url: ownerUrl ?? maintenanceUrl, ...settings.pool, ...nodes, max: 2, applicationName: 'pgpress-maintenance' });
     }
     if (store.cache) {
       // Writes made outside pgpress invalidate too: the database's change log, on a direct connection (LISTEN).

@@ -1,4 +1,5 @@
-// `pgpress serve` on a Patroni cluster given only the multi-host DATABASE_URL, with the query cache
+// `pgpress serve` on a Patroni cluster given only multi-host URLs (DATABASE_URL as pgpress_app,
+// MIGRATION_DATABASE_URL as pgpress_owner, as docs/security.md deploys it), with the query cache
 // and the scheduler on: the whole leader node dies (Patroni and PostgreSQL, kill -9), Patroni
 // promotes a replica, and the dedicated connections that used to stay on the primary found at start
 // follow it: the cache's change feed (an UPDATE by a plain SQL client on the new primary reaches
@@ -15,6 +16,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { loadSettings } from '../../src/config/settings.ts';
 import { discoverPatroniNodes } from '../../src/db/topology.ts';
+import { migrate } from '../../src/migrate/index.ts';
+import { ROLES } from '../../src/security/roles.ts';
 import { createStore } from '../../src/store.ts';
 import { startServer, type RunningServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -43,8 +46,11 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpress-follow-'));
 
 before(async () => {
   patroni = await startPatroni({ synchronous: false });
+  // Migrations as the superuser (they create the roles); the service as the roles (trusted on loopback).
+  await migrate({ url: (await patroni.leader()).url, dir: 'migrations' });
+  const as = (role: string): string => patroni.multiHostUrl().replace('postgres://postgres@', `postgres://${role}@`);
   const settings = loadSettings({
-    DATABASE_URL: patroni.multiHostUrl(), PORT: '0', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0',
+    DATABASE_URL: as(ROLES.app), MIGRATION_DATABASE_URL: as(ROLES.owner), MIGRATE_ON_START: 'false', PORT: '0', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0',
     PGPRESS_DATA_DIR: dataDir, JWT_SECRET: randomBytes(32).toString('hex'),
     CACHE_CHANGES_POLL_MS: '200', CACHE_CONTENT_TTL_MS: '3600000',
     DB_REPLICA_MAX_LAG_MS: '1000', DB_REPLICA_REJOIN_MS: '1000', DB_REPLICA_MONITOR_INTERVAL_MS: '200',
