@@ -18,7 +18,7 @@ const root = new URL('../..', import.meta.url).pathname;
  *  them, smokeCompiledServices.test.ts the rest (two files, each within the runner's 300 s). */
 export const STARTS_SERVERS: readonly string[] = ['replicas', 'tune'];
 
-/** The shipped scenarios that run only when named (the default ones: smokeShipped.test.ts). */
+/** The shipped scenarios that run only when named (the default ones: smokeShipped*.test.ts). */
 export const namedOnly: string[] = Object.entries(shippedScenarios).filter(([, s]) => s.onlyWhenNamed !== undefined).map(([, s]) => s.name);
 
 /** Builds the compiled package before the file's tests (removed after them); returns its folder. */

@@ -8,7 +8,7 @@ import { shippedScenarios } from '../../src/bench/registry.ts';
 import { scenarios } from '../../bench/scenarios.ts';
 import { smokeRun } from './smokeCases.ts';
 
-// One run per scenario of the checkout (the shipped ones: smokeShipped.test.ts and, from a
+// One run per scenario of the checkout (the shipped ones: smokeShipped*.test.ts and, from a
 // compiled build, smokeCompiled*.test.ts); floors and tiny scales in smokeCases.ts. Each
 // run within the runner's per-test timeout; a failure names its scenario.
 for (const name of Object.keys(scenarios).filter((n) => !(n in shippedScenarios))) {

@@ -1,4 +1,4 @@
-// The smoke runs' shared part (smoke.test.ts: the checkout's scenarios; smokeShipped.test.ts: those
+// The smoke runs' shared part (smoke.test.ts: the checkout's scenarios; smokeShipped*.test.ts: those
 // `pgpress bench` ships and runs by default; smokeCompiled*.test.ts: the shipped ones that run
 // only when named — replicas, cache, tune, … — from a compiled build laid out as the package):
 // tiny scales, sanity floors, and one run of a scenario checked against them.
@@ -6,7 +6,13 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureTool } from '../harness/debianTool.ts';
 import { bindir } from '../harness/pgCluster.ts';
+import { shippedScenarios } from '../../src/bench/registry.ts';
 import { startBench, type StartOptions } from './benchProcess.ts';
+
+/** The shipped scenarios a bare `pgpress bench` runs (not marked onlyWhenNamed), in order. */
+export function shippedDefaults(): string[] {
+  return Object.values(shippedScenarios).filter((s) => s.onlyWhenNamed === undefined).map((s) => s.name);
+}
 
 /** Sanity floors by scenario and key. A scenario's other keys that name a ratio get DEFAULT_FLOOR. */
 export const FLOORS: Record<string, Record<string, number>> = {

@@ -1,0 +1,8 @@
+// The shipped default scenarios after the first three (smokeShipped.test.ts has those) run end to
+// end at a tiny scale and their ratios clear their sanity floors (smokeCases.ts).
+import { test } from 'node:test';
+import { shippedDefaults, smokeRun } from './smokeCases.ts';
+
+for (const name of shippedDefaults().slice(3)) {
+  test(`\`npm run bench -- ${name}\` runs at a tiny scale and each of its ratios clears its sanity floor`, (t) => smokeRun(name, t));
+}
