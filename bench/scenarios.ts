@@ -8,7 +8,6 @@ import { api } from './api.ts';
 import { clusterBench } from './cluster.ts';
 import { recovery } from './recovery.ts';
 import { schema } from './schema.ts';
-import { searchScenario } from '../src/bench/scenarios/search.ts';
 
 export const scenarios: Record<string, ScenarioEntry> = {
   ...shippedScenarios,
@@ -22,6 +21,5 @@ export const scenarios: Record<string, ScenarioEntry> = {
     onlyWhenNamed: 'starts a Patroni cluster (the test harness)',
     run: async () => ({ figures: await (await import('./failover.ts')).failoverBench() }),
   },
-  search: searchScenario,
   recovery,
 };

@@ -10,6 +10,7 @@ import { cache } from './scenarios/cache.ts';
 import { load } from './scenarios/load.ts';
 import { replicas } from './scenarios/replicas.ts';
 import { roundtrips } from './scenarios/roundtrips.ts';
+import { searchScenario } from './scenarios/search.ts';
 import { soak } from './scenarios/soak.ts';
 import { stress } from './scenarios/stress.ts';
 import { tuneScenario } from './scenarios/tune.ts';
@@ -28,4 +29,5 @@ export const shippedScenarios: Record<string, Scenario> = {
   cache,
   tune: tuneScenario,
   roundtrips,
+  search: searchScenario,
 };

@@ -208,5 +208,6 @@ async function runSearch(ctx: ScenarioContext): Promise<ScenarioResult> {
 export const searchScenario: Scenario = {
   name: 'search',
   description: 'Ranked full-text search at seed scale 100: the product\'s ranking against the full ranking (top 10 identical), library p95 per class of term, HTTP at 16 connections with CPU per request.',
+  onlyWhenNamed: 'seeds a scale-100 database (minutes) unless BENCH_SEARCH_URL names one',
   run: runSearch,
 };
