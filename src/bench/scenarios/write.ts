@@ -91,7 +91,7 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
       library_batch: async () => BATCH * (await throughput(Math.max(1, CLIENTS / 4), SECONDS * 1000, (i) => store.events.recordBatch(Array.from({ length: BATCH }, (_x, j) => event(i * BATCH + j))))),
       api: async () => {
         const r = await loadMix(s.url, () => ({ method: 'POST', path: '/v1/events', headers: json, body: body() }), CLIENTS, SECONDS);
-        if (r.errors + r.non2xx > 0) throw new Error(`write: ${r.errors + r.non2xx} of ${r.total} POST /v1/events failed`);
+        if (r.errors + r.non2xx > 0) throw new Error(`write: ${r.errors + r.non2xx} of ${r.total} POST /v1/events failed (${JSON.stringify(r)})`);
         return r.rps;
       },
     };
