@@ -2,10 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { pidAlive } from '../../src/bench/clusters.ts';
 import { ADMIN_URL } from '../harness/services.ts';
-import { groupMembers, sweepablePrefix } from './benchProcess.ts';
+import { groupMembers, startBench, sweepablePrefix } from './benchProcess.ts';
+import { ENV } from './smokeCases.ts';
 
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -58,3 +63,37 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     await until(`database ${database} to be dropped`, 30_000, async () => (await databasesLike(database)).length === 0);
   });
 }
+
+/** The throwaway cluster folders (src/bench/clusters.ts) that process pid started. */
+function clusterDirsOf(pid: number): string[] {
+  return readdirSync(tmpdir())
+    .filter((d) => d.startsWith('pgpress-cluster-'))
+    .map((d) => join(tmpdir(), d))
+    .filter((d) => {
+      try {
+        return readFileSync(join(d, 'owner.pid'), 'utf8').trim() === String(pid);
+      } catch {
+        return false;
+      }
+    });
+}
+
+test('SIGTERM to a replicas bench run stops its throwaway cluster and removes its folder', async () => {
+  const run = startBench(['replicas'], ENV);
+  let root = '';
+  try {
+    await until('the run to start its primary', 120_000, () => {
+      root = clusterDirsOf(run.pid)[0] ?? '';
+      return root !== '' && existsSync(join(root, 'primary', 'postmaster.pid'));
+    });
+  } catch (e) {
+    run.kill();
+    throw new Error(`${(e as Error).message}\n${run.stdout()}`);
+  }
+  const postmaster = Number(readFileSync(join(root, 'primary', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  process.kill(run.pid, 'SIGTERM');
+  const { code, stdout, stderr } = await run.done;
+  assert.equal(code, 143, `the run ended by its SIGTERM handler\n${stdout}\n${stderr}`);
+  assert.equal(existsSync(root), false, `${root} removed`);
+  assert.equal(pidAlive(postmaster), false, 'the primary stopped');
+});
