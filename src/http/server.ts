@@ -63,8 +63,9 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
       migrationUrl = embedded.adminUrl;
       ownerUrl = embedded.ownerUrl;
     }
-    // With several hosts or PATRONI_URLS the store follows the primary; migrations, the change feed and
-    // the scheduler's lock use the primary found now.
+    // With several hosts or PATRONI_URLS the store, the maintenance pool, the change feed and the
+    // scheduler's lock follow the primary (each reconnect resolves it again); migrations at start use
+    // the primary found now, once.
     const primaryUrl = await resolvePrimaryUrl(url, settings.patroniUrls);
     const nodes = settings.patroniUrls.length > 0 ? { patroniUrls: settings.patroniUrls, nodes: await discoverPatroniNodes(settings.patroniUrls) } : {};
     const primaryOf = (u: string | undefined): Promise<string> => (u === undefined || u === url ? Promise.resolve(primaryUrl) : resolvePrimaryUrl(u, settings.patroniUrls));
