@@ -107,30 +107,23 @@ function refuseBeforeFastify(app: FastifyInstance, exempt: ReadonlySet<string>, 
 
 type Admit = (req: FastifyRequest, reply: FastifyReply, done: (e?: Error) => void) => void;
 
-/** The admission hooks: a slot taken in onRequest (at once or after a wait) is given back once,
- *  when the response is sent or the client goes away. */
+/**
+ * The admission hooks: a slot taken in onRequest (at once or after a wait) is given back exactly
+ * once, and a wait is cancelled once, whatever ends the request. The raw response's 'close' is the
+ * catch-all: Node emits it once per response, after it was sent or when the connection went away.
+ * Fastify's own hooks miss one case that leaked every slot in the soak run: a client that closes the
+ * connection after its request body was read (a POST in progress when a load generator stops) — the
+ * request is complete, so req.aborted stays false and onRequestAbort never runs, and a response
+ * written to a closed socket never emits 'finish', so onResponse never runs either.
+ */
 function admission(app: FastifyInstance, control: AdmissionControl, refuse: (reply: FastifyReply, reason: AdmissionRefusal, done: (e?: Error) => void) => void): Admit {
   const m = httpMetrics();
   m.admissionLimit.set(control.opts.maxInFlight);
-  const holding = new WeakSet<FastifyRequest>();
-  const waiting = new WeakMap<FastifyRequest, AdmissionWaiter>();
-  const leave = (req: FastifyRequest): void => {
-    if (!holding.delete(req)) return;
-    m.admissionInFlight.dec();
-    control.leave();
-  };
+  /** How to end each request's part in admission control (waiting or holding): idempotent. */
+  const ends = new WeakMap<FastifyRequest, () => void>();
+  // onResponse gives the slot back as soon as the response is sent ('close' follows a tick later).
   app.addHook('onResponse', (req, _reply, done) => {
-    leave(req);
-    done();
-  });
-  app.addHook('onRequestAbort', (req, done) => {
-    const w = waiting.get(req);
-    if (w) {
-      waiting.delete(req);
-      control.cancel(w);
-      m.admissionQueued.dec();
-    }
-    leave(req);
+    ends.get(req)?.();
     done();
   });
   app.addHook('onClose', (_app, done) => {
@@ -138,23 +131,49 @@ function admission(app: FastifyInstance, control: AdmissionControl, refuse: (rep
     done();
   });
   return (req, reply, done) => {
-    const w = control.enter(
+    /** waiting: queued (or being admitted at once); holding: has a slot; ended: holds nothing, never will. */
+    let state: 'waiting' | 'holding' | 'ended' = 'waiting';
+    // Not const: the callbacks read it, and enter() may call them before it returns (admitted at once).
+    // eslint-disable-next-line prefer-const -- see above
+    let w: AdmissionWaiter | undefined;
+    const end = (): void => {
+      if (state === 'holding') {
+        state = 'ended';
+        m.admissionInFlight.dec();
+        control.leave();
+      } else if (state === 'waiting') {
+        state = 'ended';
+        if (w) {
+          control.cancel(w);
+          m.admissionQueued.dec();
+        }
+      }
+    };
+    ends.set(req, end);
+    reply.raw.once('close', end);
+    w = control.enter(
       () => {
-        holding.add(req);
+        if (state !== 'waiting' || reply.sent || reply.raw.destroyed) {
+          // Answered by another path (e.g. the request budget's 504) or gone while it waited: the
+          // slot it was just given goes straight back; Fastify would not run the request anyway.
+          if (state === 'waiting' && w) m.admissionQueued.dec();
+          state = 'ended';
+          control.leave();
+          return;
+        }
+        state = 'holding';
         m.admissionInFlight.inc();
-        const queued = waiting.delete(req);
-        if (queued) m.admissionQueued.dec();
-        m.admissionWait.observe(queued ? (performance.now() - w!.since) / 1000 : 0);
+        if (w) m.admissionQueued.dec();
+        m.admissionWait.observe(w ? (performance.now() - w.since) / 1000 : 0);
         done();
       },
       (reason) => {
-        if (waiting.delete(req)) m.admissionQueued.dec();
-        refuse(reply, reason, done);
+        if (state !== 'waiting') return;
+        state = 'ended';
+        if (w) m.admissionQueued.dec();
+        if (!reply.sent) refuse(reply, reason, done);
       },
     );
-    if (w) {
-      waiting.set(req, w);
-      m.admissionQueued.inc();
-    }
+    if (w && state === 'waiting') m.admissionQueued.inc();
   };
 }

@@ -8,7 +8,7 @@ import { sql } from '../../src/db/sql.ts';
 import { AdmissionControl, type AdmissionRefusal } from '../../src/http/admission.ts';
 import { httpMetrics } from '../../src/observability/metrics.ts';
 import { withLoopDelay } from '../harness/loopDelay.ts';
-import { testApp } from '../harness/testApp.ts';
+import { testApp, type TestApp } from '../harness/testApp.ts';
 
 const sleep = sql('test.admissionSleep', 'SELECT pg_sleep($1)');
 /** Each request holds one of the pool's 4 connections this long: capacity 20 requests/s. */
@@ -159,4 +159,63 @@ test('over a socket, a request the hooks would refuse gets the same 503 before F
   assert.equal((await get(`${base}/healthz`)).status, 200, 'liveness is exempt');
   pressure = false;
   assert.equal((await get(`${base}/v1/articles/1`)).status, 404, 'served again once the pressure is gone');
+});
+
+/** The admission gauges (one registry per process): what is held and what waits right now. */
+async function admissionGauges(): Promise<{ inFlight: number | undefined; queued: number | undefined }> {
+  const m = httpMetrics();
+  return { inFlight: (await m.admissionInFlight.get()).values[0]?.value, queued: (await m.admissionQueued.get()).values[0]?.value };
+}
+
+function listening(app: TestApp['app']): string {
+  const address = app.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
+test('a request whose client goes away after its body was read gives its slot back (no onRequestAbort: the body was consumed)', async () => {
+  const { app } = await testApp({ admission: { maxInFlight: 2, queueMax: 8, queueTimeoutMs: 200, queueTargetMs: 50 } });
+  app.post('/test/slow-post', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    return { ok: true };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = listening(app);
+  const before = await admissionGauges();
+  // Two POSTs (the whole limit) whose clients close the connection while the handler runs, as a
+  // load generator does at the end of its run.
+  await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<void>((resolve) => {
+          const req = http.request(`${base}/test/slow-post`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } });
+          req.on('error', () => resolve());
+          req.end(JSON.stringify({ n: 1 }));
+          setTimeout(() => {
+            req.destroy();
+            resolve();
+          }, 100);
+        }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 500)); // the handlers finished and wrote to closed sockets
+  assert.deepEqual(await admissionGauges(), before, 'both slots given back');
+  const again = await Promise.all([get(`${base}/healthz`), get(`${base}/v1/articles/1`), get(`${base}/v1/articles/1`)]);
+  assert.deepEqual(again.map((a) => a.status), [200, 404, 404], 'admitted again');
+});
+
+test('a queued request answered by another path (the request budget\'s 504) gives back the slot it is admitted to later', async () => {
+  const { app } = await testApp({ admission: { maxInFlight: 1, queueMax: 8, queueTimeoutMs: 5_000, queueTargetMs: 5_000 }, requestBudgetMs: 100 });
+  app.get('/test/hold', async () => {
+    await new Promise((r) => setTimeout(r, 600));
+    return { ok: true };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = listening(app);
+  const before = await admissionGauges();
+  // The first holds the only slot past its budget; the second waits for it: the budget answers both.
+  const answers = await Promise.all([get(`${base}/test/hold`), new Promise<Answer>((r) => setTimeout(() => r(get(`${base}/test/hold`)), 20))]);
+  assert.deepEqual(answers.map((a) => [a.status, a.code]), [[504, 'PGP_DEADLINE_EXCEEDED'], [504, 'PGP_DEADLINE_EXCEEDED']]);
+  await new Promise((r) => setTimeout(r, 700)); // the first handler returned; the queue moved on
+  assert.deepEqual(await admissionGauges(), before, 'no slot held, no request waiting');
+  assert.equal((await get(`${base}/v1/articles/1`)).status, 404, 'admitted again');
 });
