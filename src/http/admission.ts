@@ -11,9 +11,9 @@ export interface AdmissionOptions {
   maxInFlight: number;
   /** Requests waiting at once; one more is refused at once. */
   queueMax: number;
-  /** The longest a request waits for a slot. */
+  /** The longest a request waits for a slot; also the interval over which a standing queue is judged. */
   queueTimeoutMs: number;
-  /** The longest wait once the queue has not emptied for queueTimeoutMs (a standing queue). */
+  /** The longest wait once the queue has not drained below this for queueTimeoutMs (a standing queue). */
   queueTargetMs: number;
 }
 
@@ -38,17 +38,25 @@ export interface AdmissionStats {
 }
 
 /**
- * A concurrency limit with a CoDel-like queue (Facebook's "adaptive LIFO"): while the queue empties
- * now and then it is first-come-first-served, each waiter bounded by queueTimeoutMs. Once it has
- * not emptied for queueTimeoutMs the backlog is standing, not a burst: waiters are then served
- * newest first (the oldest would mostly be late anyway) and refused past queueTargetMs, so the
- * backlog drains to nothing instead of every admitted request paying for it.
+ * A concurrency limit with a CoDel-like queue (Facebook's "adaptive LIFO"): normally it is
+ * first-come-first-served, each waiter bounded by queueTimeoutMs. CoDel's criterion tells a standing
+ * backlog from a burst: the queue's delay — the wait of its oldest request each time a slot frees —
+ * has not once been below queueTargetMs over an interval (queueTimeoutMs). A queue that is merely
+ * never empty is not overload: more closed-loop clients than slots always leave some waiting, a few
+ * ms each. Once standing, waiters are served newest first (the oldest would mostly be late anyway)
+ * and refused past queueTargetMs, so the backlog drains instead of every admitted request paying for
+ * it; it stops being standing when the queue empties or its delay falls below half the target over
+ * an interval (refusing at the target keeps the delay just under it, so the target itself would end
+ * the state at once while the overload goes on).
  */
 export class AdmissionControl {
   private inFlight = 0;
   private readonly queue: AdmissionWaiter[] = [];
-  /** When the queue was last empty (performance.now() ms). */
-  private emptyAt: number;
+  /** Whether the queue is standing (decided at the end of each interval; cleared when it empties). */
+  private standing = false;
+  /** Start of the current interval (performance.now() ms) and the least queue delay seen in it. */
+  private intervalAt: number;
+  private minDelay = Infinity;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly sweepMs: number;
 
@@ -56,7 +64,7 @@ export class AdmissionControl {
     readonly opts: AdmissionOptions,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.emptyAt = now();
+    this.intervalAt = now();
     this.sweepMs = Math.max(5, Math.min(50, Math.floor(opts.queueTargetMs / 2)));
   }
 
@@ -85,7 +93,11 @@ export class AdmissionControl {
       return undefined;
     }
     const now = this.now();
-    if (this.queue.length === 0) this.emptyAt = now;
+    if (this.queue.length === 0) {
+      // A queue forms: its delay is judged from now.
+      this.intervalAt = now;
+      this.minDelay = Infinity;
+    }
     const w: AdmissionWaiter = { since: now, admit, refuse };
     this.queue.push(w);
     if (this.sweeper === undefined) {
@@ -101,9 +113,13 @@ export class AdmissionControl {
     this.inFlight--;
     this.sweep();
     if (this.inFlight >= this.opts.maxInFlight || this.queue.length === 0) return;
+    const now = this.now();
+    // The queue's delay is its oldest request's wait, whichever is served: under LIFO the newest's
+    // wait is short by construction and would say nothing about the backlog.
+    this.minDelay = Math.min(this.minDelay, now - this.queue[0]!.since);
     // Why newest first under overload: the oldest have waited longest and would be refused soonest;
     // serving them keeps every admitted request near the limit instead of near zero.
-    const w = this.overloaded(this.now()) ? this.queue.pop()! : this.queue.shift()!;
+    const w = this.overloaded(now) ? this.queue.pop()! : this.queue.shift()!;
     this.dequeued();
     this.inFlight++;
     w.admit();
@@ -124,7 +140,16 @@ export class AdmissionControl {
   }
 
   private overloaded(now: number): boolean {
-    return this.queue.length > 0 && now - this.emptyAt >= this.opts.queueTimeoutMs;
+    if (this.queue.length === 0) return false;
+    if (now - this.intervalAt >= this.opts.queueTimeoutMs) {
+      // An interval ended: its least delay, or the oldest's wait so far if no slot freed in it
+      // (a lower bound of the delay it will have).
+      const min = Math.min(this.minDelay, now - this.queue[0]!.since);
+      this.standing = this.standing ? min >= this.opts.queueTargetMs / 2 : min >= this.opts.queueTargetMs;
+      this.intervalAt = now;
+      this.minDelay = Infinity;
+    }
+    return this.standing;
   }
 
   /** Refuses waiters past their limit, oldest first (the queue is in arrival order). */
@@ -142,7 +167,7 @@ export class AdmissionControl {
 
   private dequeued(): void {
     if (this.queue.length > 0) return;
-    this.emptyAt = this.now();
+    this.standing = false; // the queue drained: a delay of 0
     clearInterval(this.sweeper);
     this.sweeper = undefined;
   }

@@ -133,6 +133,50 @@ test('a standing queue is served newest first and its oldest are refused past th
   assert.deepEqual(control.stats(), { inFlight: 0, queued: 0, overloaded: false });
 });
 
+test('a standing queue whose waits stay short (more closed-loop clients than slots) is served first come first served and nobody is refused', () => {
+  let now = 0;
+  const control = new AdmissionControl({ maxInFlight: 2, queueMax: 16, queueTimeoutMs: 100, queueTargetMs: 10 }, () => now);
+  const refused: string[] = [];
+  const admitted: number[] = [];
+  const waits: number[] = [];
+  let sent = 0;
+  const enter = (): void => {
+    const n = sent++;
+    const since = now;
+    control.enter(
+      () => {
+        admitted.push(n);
+        waits.push(now - since);
+      },
+      (r: AdmissionRefusal) => refused.push(`${n} ${r}`),
+    );
+  };
+  // Six clients, two slots: four always wait, and a slot frees every millisecond (each waits ~4 ms).
+  for (let c = 0; c < 6; c++) enter();
+  let overloaded = 0;
+  for (now = 1; now <= 1_000; now++) {
+    control.leave();
+    enter(); // the client whose request ended sends the next one
+    if (control.stats().overloaded) overloaded++;
+  }
+  assert.deepEqual(refused, [], 'nobody refused');
+  assert.equal(control.stats().queued, 4, 'the queue never empties');
+  assert.equal(overloaded, 0, 'never judged overloaded: its delay is below the target');
+  assert.deepEqual(admitted, [...admitted].sort((a, b) => a - b), 'first come first served');
+  assert.ok(Math.max(...waits) <= 4, `each waits about 4 ms: at most ${Math.max(...waits)}`);
+  // The same population on a service 10× slower: each waits ~40 ms, past the target for a whole
+  // interval: now it is a standing queue and waiters are refused past the target (those refused,
+  // told Retry-After, stay away for a second). No wait reaches the queue timeout (100 ms) here:
+  // only the standing-queue rule refuses.
+  for (let step = 0; step < 30; step++) {
+    now += 10;
+    control.leave();
+    enter();
+  }
+  assert.ok(refused.length > 0 && refused.every((r) => r.endsWith('queue_timeout')), `slow service: some waiters refused past the target: ${refused.join(', ')}`);
+  control.close();
+});
+
 test('over a socket, a request the hooks would refuse gets the same 503 before Fastify sees it; probes still answer', async () => {
   const { app, store } = await testApp({ admission: ADMISSION });
   let pressure = true;
