@@ -28,11 +28,11 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 type Variant = 'hello' | 'cached' | 'uncached';
 
-/** The full stack's environments: lean (no rate limit, no shedding, no admission bound, no logs),
- *  cache on and off. Without ADMISSION_MAX_IN_FLIGHT=0 the uncached stack would queue 64
- *  connections behind its 16 pool slots and answer 503s: a measure of admission, not of the cache. */
+/** The full stack's environments: lean (no rate limit, no load shedding, no logs), cache on and
+ *  off. Admission control stays on as shipped (limit DB_POOL_MAX): 64 connections behind 16 slots
+ *  are a standing queue of a few ms each, served in order, not overload (src/http/admission.ts). */
 function environments(url: string): Record<'cached' | 'uncached', Record<string, string>> {
-  const common = { DATABASE_URL: url, DB_POOL_MAX: String(POOL), MIGRATE_ON_START: 'false', RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', ADMISSION_MAX_IN_FLIGHT: '0', LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false' };
+  const common = { DATABASE_URL: url, DB_POOL_MAX: String(POOL), MIGRATE_ON_START: 'false', RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false' };
   return {
     cached: { ...common, REDIS_URL, CACHE_ENABLED: 'true' },
     uncached: { ...common, REDIS_URL: '', CACHE_ENABLED: 'false' },
