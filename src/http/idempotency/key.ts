@@ -22,6 +22,7 @@ export const idempotencyHeaders = {
       maxLength: 255,
       pattern: '^[\\x20-\\x7e]+$',
       description: 'A key unique to this logical write (a UUID): a retry with the same key and request gets the first answer, the write runs once.',
+      examples: ['5f0c6a52-1d7e-4b8a-9c3e-2a41f7d9b6e0'],
     },
   },
 } as const;
