@@ -65,7 +65,7 @@ all.forEach((s, i) => {
     const opts = {
       title: c.title + ' (' + c.unit + ')', width: 600, height: 220,
       scales: { x: { time: !c.xLabel } },
-      axes: [{ label: c.xLabel }, {}],
+      axes: [{ label: c.xLabel }, { size: 72 }],
       series: [{ label: c.xLabel || 'time' }].concat(c.names.map((n, k) => ({ label: n, stroke: colours[k % colours.length], width: 1.5, spanGaps: false, points: { show: c.data[0].length < 40 } }))),
     };
     new uPlot(opts, c.data, el);
