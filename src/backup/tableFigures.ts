@@ -12,10 +12,16 @@ const TABLES = `SELECT n.nspname AS schema, c.relname AS name
    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
  ORDER BY 1, 2`;
 
+/** LOCK TABLE … IN SHARE MODE statements for the tables ($1 schemas, $2 names), 200 a statement,
+ *  each name quoted by format()'s %I. */
+const LOCK_STATEMENTS = `SELECT 'LOCK TABLE ' || string_agg(format('%I.%I', s, n), ', ' ORDER BY i) || ' IN SHARE MODE' AS stmt
+  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(s, n, i)
+ GROUP BY (i - 1) / 200 ORDER BY (i - 1) / 200`;
+
 /** The permanent user tables of the connected database, schema-qualified and quoted. */
-async function userTables(client: pg.ClientBase): Promise<{ label: string; quoted: string }[]> {
+async function userTables(client: pg.ClientBase): Promise<{ schema: string; name: string; label: string; quoted: string }[]> {
   const { rows } = await client.query<{ schema: string; name: string }>(TABLES);
-  return rows.map((r) => ({ label: `${r.schema}.${r.name}`, quoted: `${quoteIdent(r.schema)}.${quoteIdent(r.name)}` }));
+  return rows.map((r) => ({ schema: r.schema, name: r.name, label: `${r.schema}.${r.name}`, quoted: `${quoteIdent(r.schema)}.${quoteIdent(r.name)}` }));
 }
 
 /** Row count and an order-independent hash (sum of 64-bit prefixes of each row's md5) of one table. */
@@ -52,14 +58,15 @@ export async function figuresAtRestorePoint(url: string, name: string, lockTimeo
     // SET, built before BEGIN: a SELECT inside the transaction would take its snapshot before the
     // locks, and the exported snapshot would miss writes the restore point has.
     const setLockTimeout = await formatStatement(locker, 'SET LOCAL lock_timeout = %L', [`${Math.max(1, Math.floor(lockTimeoutMs))}ms`]);
-    await locker.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    await locker.query(setLockTimeout);
     // SHARE waits for every writer on these tables to commit (their commit records are then in the
     // WAL and visible) and keeps new ones out until COMMIT: the snapshot and the restore point
-    // below see exactly the same rows. LOCK itself takes no snapshot.
-    for (let i = 0; i < tables.length; i += 200) {
-      await locker.query(`LOCK TABLE ${tables.slice(i, i + 200).map((t) => t.quoted).join(', ')} IN SHARE MODE`);
-    }
+    // below see exactly the same rows. LOCK itself takes no snapshot; its statements are built by
+    // the server before BEGIN too (LOCK_STATEMENTS: the names as bind parameters).
+    const { rows: lockRows } = await locker.query<{ stmt: string }>(LOCK_STATEMENTS, [tables.map((t) => t.schema), tables.map((t) => t.name)]);
+    const locks = lockRows.map((r) => r.stmt);
+    await locker.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await locker.query(setLockTimeout);
+    for (const lock of locks) await locker.query(lock);
     const { rows: [p] } = await locker.query<{ snapshot: string; lsn: string }>(
       'SELECT pg_export_snapshot() AS snapshot, pg_create_restore_point($1)::text AS lsn', [name]);
     // Built before BEGIN: SET TRANSACTION SNAPSHOT must be the transaction's first statement.

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Settings } from '../config/settings.ts';
 import { Cluster } from '../db/cluster.ts';
-import { discoverPatroniNodes } from '../db/topology.ts';
+import { patroniClusterOptions } from '../db/topology.ts';
 import { createLogger } from '../observability/logger.ts';
 import { startScheduler } from '../ops/scheduler/index.ts';
 import { databaseUrlFor } from './databaseUrl.ts';
@@ -19,7 +19,7 @@ export function schedulerCommand(program: Command, settings: () => Settings): vo
       // The jobs' pool on the owner's URL as given (several hosts, or PATRONI_URLS): it follows the
       // primary after a failover, as serve's does; url is the primary resolved now (or the embedded server).
       const given = s.databaseUrl === undefined ? undefined : s.migrationDatabaseUrl;
-      const nodes = s.patroniUrls.length > 0 ? { patroniUrls: s.patroniUrls, nodes: await discoverPatroniNodes(s.patroniUrls) } : {};
+      const nodes = await patroniClusterOptions(s.patroniUrls);
       const cluster = new Cluster({ url: given ?? url, ...s.pool, ...nodes });
       const scheduler = startScheduler(s, cluster, url, logger);
       logger.info('scheduler started');

@@ -62,6 +62,11 @@ export async function discoverPatroniNodes(apiUrls: readonly string[], timeoutMs
   return members.map(memberEndpoint).filter((e): e is Endpoint => e !== undefined);
 }
 
+/** A Cluster's Patroni options from PATRONI_URLS (none when the list is empty): the endpoints and the members found now. */
+export async function patroniClusterOptions(apiUrls: readonly string[]): Promise<{ patroniUrls?: readonly string[]; nodes?: Endpoint[] }> {
+  return apiUrls.length > 0 ? { patroniUrls: apiUrls, nodes: await discoverPatroniNodes(apiUrls) } : {};
+}
+
 /** The current primary of a cluster, found and followed. */
 export class Topology {
   private state: TopologyState = initialTopology();

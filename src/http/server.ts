@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../config/settings.ts';
 import { startEmbedded, type EmbeddedServer } from '../db/embeddedServer.ts';
-import { discoverPatroniNodes, resolvePrimaryUrl } from '../db/topology.ts';
+import { patroniClusterOptions, resolvePrimaryUrl } from '../db/topology.ts';
 import { Cluster } from '../db/cluster.ts';
 import { sql } from '../db/sql.ts';
 import { appRoleChecks, type CheckReader } from '../security/doctorChecks.ts';
@@ -67,7 +67,7 @@ export async function startServer(settings: Settings, logger: Logger): Promise<R
     // scheduler's lock follow the primary (each reconnect resolves it again); migrations at start use
     // the primary found now, once.
     const primaryUrl = await resolvePrimaryUrl(url, settings.patroniUrls);
-    const nodes = settings.patroniUrls.length > 0 ? { patroniUrls: settings.patroniUrls, nodes: await discoverPatroniNodes(settings.patroniUrls) } : {};
+    const nodes = await patroniClusterOptions(settings.patroniUrls);
     const primaryOf = (u: string | undefined): Promise<string> => (u === undefined || u === url ? Promise.resolve(primaryUrl) : resolvePrimaryUrl(u, settings.patroniUrls));
     const dir = resolve(settings.migrationsDir);
     if (settings.migrateOnStart) {
