@@ -9,11 +9,15 @@
 // (steps answered before it), the later ones never ran.
 //
 // A step with a name is a prepared statement of the connection: parsed (and planned) once per
-// connection, later pipelines send only Bind/Describe/Execute. Without it every write re-planned
+// connection, later pipelines send only Bind/Execute. Without it every write re-planned
 // its INSERT (12 lseek calls of the planner's relation sizes per write, and as much backend CPU
 // as tx()'s four round trips saved). A name counts as prepared only once the server's ParseComplete
 // for it arrived (the Connection's public 'parseComplete' event, in order): a Parse skipped after
 // an error, or one that failed, is sent again next time.
+// A named step is also described once per connection: its rows' description (RowDescription, or
+// none) is kept from the first answer that completed, and later pipelines send no Describe — a
+// prepared statement's result type cannot change (PostgreSQL refuses with 0A000 "cached plan must
+// not change result type"). A one-trip write then sends 11 messages instead of 16 (test/db/roundTrips.test.ts).
 import pg from 'pg';
 
 /** One statement of a pipeline: text and bind parameters; with a name, a prepared statement of the connection. */
@@ -50,6 +54,8 @@ interface WireConnection {
 
 // Statements each connection has prepared for pipelines: name → text (gone with the connection).
 const preparedOn = new WeakMap<WireConnection, Map<string, string>>();
+// Their rows' descriptions, once a described Execute of each completed: name → fields ([]: no rows).
+const describedOn = new WeakMap<WireConnection, Map<string, unknown[]>>();
 
 interface ResultInternals extends pg.QueryResult {
   addFields(fields: unknown[]): void;
@@ -75,6 +81,11 @@ class PipelineQuery {
   private named = false;
   private parsed = 0;
   private readonly onParseComplete = (): void => void this.parsed++;
+  // Per step: the name whose description its answer completes (it sent a Describe), or the
+  // description it was bound with (it sent none); undefined for an unnamed step (described each time).
+  private readonly describing: (string | undefined)[] = [];
+  private readonly knownFields: (unknown[] | undefined)[] = [];
+  private described: Map<string, unknown[]> | undefined;
 
   constructor(
     private readonly steps: readonly PipelineStep[],
@@ -89,6 +100,9 @@ class PipelineQuery {
     this.sent = true;
     let prepared = preparedOn.get(connection);
     if (!prepared) preparedOn.set(connection, (prepared = new Map()));
+    let described = describedOn.get(connection);
+    if (!described) describedOn.set(connection, (described = new Map()));
+    this.described = described;
     connection.stream.cork?.();
     try {
       for (const s of this.steps) {
@@ -106,13 +120,30 @@ class PipelineQuery {
           connection.parse({ text: s.text, name, types: [] });
         }
         connection.bind({ portal: '', statement: name, values: s.values as unknown[], valueMapper: prepareValue });
-        connection.describe({ type: 'P', name: '' });
+        // Parsed just now (known undefined): no description can be kept for it yet.
+        const fields = name === '' || known === undefined ? undefined : described.get(name);
+        this.knownFields.push(fields);
+        this.describing.push(name === '' || fields !== undefined ? undefined : name);
+        if (fields === undefined) connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '', rows: 0 });
       }
       connection.sync();
     } finally {
       connection.stream.uncork?.();
     }
+    this.bindFields();
+  }
+
+  /** The current step's kept description, when it sent no Describe (its rows parse as if it had). */
+  private bindFields(): void {
+    const fields = this.knownFields[this.results.length];
+    if (fields !== undefined && fields.length > 0) this.current.addFields(fields);
+  }
+
+  /** Keeps the description of the step that just completed, if it sent a Describe under a name. */
+  private keepFields(): void {
+    const name = this.describing[this.results.length];
+    if (name !== undefined) this.described?.set(name, this.current.fields);
   }
 
   handleRowDescription(msg: { fields: unknown[] }): void {
@@ -130,13 +161,17 @@ class PipelineQuery {
 
   handleCommandComplete(msg: unknown): void {
     this.current.addCommandComplete(msg);
+    this.keepFields();
     this.results.push(this.current);
     this.current = new Result(undefined, this.types);
+    this.bindFields();
   }
 
   handleEmptyQuery(): void {
+    this.keepFields();
     this.results.push(this.current);
     this.current = new Result(undefined, this.types);
+    this.bindFields();
   }
 
   /** A server error (later steps were skipped) or the connection's failure. */

@@ -123,3 +123,17 @@ test('each step of a one-trip write is prepared once per connection (no re-plann
   assert.deepEqual(await preparedNames(pooled), [], 'namedStatements: false (PgBouncer in transaction mode) prepares nothing');
   assert.deepEqual((await commentsOf(other.id)).slice(-3), ['prepared', 'bound only', 'unnamed']);
 });
+
+test('once prepared, a one-trip write sends Bind and Execute per step and one Sync: no Parse, no Describe; rows typed as before', async () => {
+  const ctx = { actorId: String(ada.id), role: 'author' };
+  await cluster.txStatement(insertComment, [other.id, ada.id, null, 'described'], ctx);
+  proxy.reset();
+  const r = await cluster.txStatement<{ id: string; created_at: Date }>(insertComment, [other.id, ada.id, null, 'described once'], ctx);
+  // BEGIN, context, INSERT, COMMIT, LSN: 5 Binds, 5 Executes, 1 Sync (each step's rows described once per connection).
+  assert.deepEqual(proxy.messages, { B: 5, E: 5, S: 1 });
+  const direct = await admin.query(insertComment, [other.id, ada.id, null, 'direct']);
+  assert.deepEqual(r.value.fields.map((f) => [f.name, f.dataTypeID]), direct.fields.map((f) => [f.name, f.dataTypeID]));
+  assert.deepEqual(Object.keys(r.value.rows[0]!), Object.keys(direct.rows[0]!));
+  assert.ok(r.value.rows[0]!.created_at instanceof Date, 'typed by the kept description');
+  assert.match(r.lsn, /^[0-9A-F]+\/[0-9A-F]+$/, 'the LSN row parsed by the kept description');
+});

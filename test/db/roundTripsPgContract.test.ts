@@ -97,3 +97,34 @@ test('named steps are prepared once per connection; a Parse the server skipped o
     con.removeListener('parseComplete', count);
   }
 });
+
+test('a named step is described once per connection: later pipelines send no Describe and type rows as before; a step that failed is described again', async () => {
+  const con = (c as unknown as { connection: { on(e: string, f: () => void): void; removeListener(e: string, f: () => void): void } }).connection;
+  let descriptions = 0;
+  const count = (): void => void descriptions++;
+  con.on('rowDescription', count);
+  try {
+    const typed = { name: 'test.pipe.typed', text: "SELECT $1::int AS n, $2::timestamptz AS at, '{1,2}'::int[] AS xs", values: [1, new Date('2026-01-02T03:04:05Z')] };
+    const first = await sendPipeline(c, [typed]);
+    assert.equal(descriptions, 1);
+    const second = await sendPipeline(c, [{ ...typed, values: [2, new Date('2027-01-02T03:04:05Z')] }]);
+    assert.equal(descriptions, 1, 'no second RowDescription: the kept one parsed the rows');
+    assert.deepEqual(second.results[0]!.rows, [{ n: 2, at: new Date('2027-01-02T03:04:05Z'), xs: [1, 2] }]);
+    assert.deepEqual(second.results[0]!.fields, first.results[0]!.fields);
+    // A statement without rows keeps "no rows": nothing is parsed for it later either.
+    const none = { name: 'test.pipe.none', text: 'SELECT set_config($1, $2, false) IS NULL AS unset', values: ['pgpress.x', 'y'] };
+    await sendPipeline(c, [none]);
+    assert.equal(descriptions, 2);
+    // Its Execute failed after the Describe (random() keeps the planner from folding the division
+    // at Bind): no description kept, described again.
+    const div = { name: 'test.pipe.div2', text: 'SELECT 10 / CASE WHEN random() >= 0 THEN $1::int END AS q', values: [0] };
+    assert.equal(((await sendPipeline(c, [div])).error as pg.DatabaseError).code, '22012');
+    assert.equal(descriptions, 3);
+    assert.deepEqual((await sendPipeline(c, [{ ...div, values: [5] }])).results[0]!.rows, [{ q: 2 }]);
+    assert.equal(descriptions, 4);
+    assert.deepEqual((await sendPipeline(c, [{ ...div, values: [2] }])).results[0]!.rows, [{ q: 5 }]);
+    assert.equal(descriptions, 4);
+  } finally {
+    con.removeListener('rowDescription', count);
+  }
+});

@@ -10,6 +10,8 @@ export interface TurnProxy {
   port: number;
   /** Client flights since the last reset(). */
   turns: number;
+  /** Protocol messages the clients sent since the last reset(), by type byte (P Parse, B Bind, D Describe, E Execute, S Sync, Q Query …). */
+  messages: Record<string, number>;
   reset(): void;
   /** The next client flight is forwarded, then every connection is cut before the server's answer reaches the client. */
   cutAfterNextFlight(): void;
@@ -26,7 +28,9 @@ export async function turnProxy(targetPort: number): Promise<TurnProxy> {
     sockets.add(client).add(upstream);
     let serverSpoke = true; // the first flight opens the connection
     let cutting = false;
+    const countMessages = messageCounter();
     client.on('data', (b) => {
+      countMessages(b, p.messages);
       if (serverSpoke) p.turns++;
       serverSpoke = false;
       if (cutArmed) {
@@ -61,7 +65,11 @@ export async function turnProxy(targetPort: number): Promise<TurnProxy> {
   const p: TurnProxy = {
     port,
     turns: 0,
-    reset: () => void (p.turns = 0),
+    messages: {},
+    reset: () => {
+      p.turns = 0;
+      p.messages = {};
+    },
     cutAfterNextFlight: () => void (cutArmed = true),
     url: (pgUrl) => {
       const u = new URL(pgUrl);
@@ -76,4 +84,25 @@ export async function turnProxy(targetPort: number): Promise<TurnProxy> {
   };
   after(() => p.close());
   return p;
+}
+
+/** Counts a client's protocol messages by type across TCP segments: the first (start-up) message has no type byte. */
+function messageCounter(): (chunk: Buffer, into: Record<string, number>) => void {
+  let pending = Buffer.alloc(0);
+  let started = false;
+  return (chunk, into) => {
+    pending = Buffer.concat([pending, chunk]);
+    for (;;) {
+      const header = started ? 5 : 4;
+      if (pending.length < header) return;
+      const length = pending.readInt32BE(started ? 1 : 0) + (started ? 1 : 0);
+      if (pending.length < length) return;
+      if (started) {
+        const type = String.fromCharCode(pending[0]!);
+        into[type] = (into[type] ?? 0) + 1;
+      }
+      started = true;
+      pending = pending.subarray(length);
+    }
+  };
 }
