@@ -1,7 +1,8 @@
 // An open-loop HTTP load generator: requests are sent at a fixed arrival rate whatever the server
 // does (a closed loop such as autocannon's waits for an answer before the next request, so a slow
-// server is offered less load and its queueing never shows). Each latency runs from the request's
-// scheduled start, so time spent waiting for a free socket counts (no coordinated omission).
+// server is offered less load and its queueing never shows). Each latency, and each timeout, runs
+// from the request's scheduled start, so time spent waiting for this process's late timer or for a
+// free connection counts (no coordinated omission).
 import http from 'node:http';
 import { percentile, recordOp } from './timeline.ts';
 import type { LoadRequest } from './httpLoad.ts';
@@ -27,15 +28,17 @@ export interface RouteOutcome {
   ok: LatencySummary;
   /** The 2xx latencies themselves (ms), to pool runs. */
   okMs: number[];
-  /** 2xx latencies from the moment the request was handed to the socket pool, not scheduled: ok
-   *  less this is time the request waited for a late timer of this (loaded) process. */
+  /** 2xx latencies from the moment the request had a connection, not from its schedule: ok less
+   *  this is time it waited in this process (a late timer, every connection busy). */
   service: LatencySummary;
+  /** How long each request waited in this process before it had a connection (every request). */
+  waited: LatencySummary;
   /** 503 answers (shed), and how many carried Retry-After. */
   shed: number;
   shedWithRetryAfter: number;
   /** Other non-2xx answers. */
   errors: number;
-  /** No answer within the timeout. */
+  /** No answer within the timeout of its scheduled start (sent or still waiting for a connection). */
   timeouts: number;
   /** Connection failures. */
   failures: number;
@@ -52,6 +55,21 @@ export interface OpenLoopResult {
   answered: number;
   routes: Record<string, RouteOutcome>;
   all: RouteOutcome;
+  /** Connections opened while the clock ran (with warm connections: only to replace one closed). */
+  connectionsOpened: number;
+}
+
+/** How openLoop sends. */
+export interface OpenLoopOptions {
+  /** A request unanswered this long after its scheduled start is a timeout (10 s). */
+  timeoutMs?: number;
+  /** Connections at most (keep-alive, one request at a time each); a request finding every one busy
+   *  waits for one in this process, the wait counted in its latency (1,024). */
+  connections?: number;
+  /** Connections to send on, opened beforehand (openConnections; the caller destroys it): the run
+   *  then measures requests, not a burst of connects (a SYN the listen queue drops is retried after
+   *  1 s, then 3 s, 7 s). Without it, connections open as requests need them. */
+  agent?: http.Agent;
 }
 
 /** Summary of latencies (ms). */
@@ -65,6 +83,7 @@ interface Tally {
   sent: number;
   ok: number[];
   service: number[];
+  waited: number[];
   shed: number;
   shedWithRetryAfter: number;
   errors: number;
@@ -72,86 +91,159 @@ interface Tally {
   failures: number;
 }
 
-const newTally = (): Tally => ({ sent: 0, ok: [], service: [], shed: 0, shedWithRetryAfter: 0, errors: 0, timeouts: 0, failures: 0 });
-const outcome = (t: Tally): RouteOutcome => ({ sent: t.sent, ok: summarise(t.ok), okMs: t.ok, service: summarise(t.service), shed: t.shed, shedWithRetryAfter: t.shedWithRetryAfter, errors: t.errors, timeouts: t.timeouts, failures: t.failures });
+const newTally = (): Tally => ({ sent: 0, ok: [], service: [], waited: [], shed: 0, shedWithRetryAfter: 0, errors: 0, timeouts: 0, failures: 0 });
+const outcome = (t: Tally): RouteOutcome => ({ sent: t.sent, ok: summarise(t.ok), okMs: t.ok, service: summarise(t.service), waited: summarise(t.waited), shed: t.shed, shedWithRetryAfter: t.shedWithRetryAfter, errors: t.errors, timeouts: t.timeouts, failures: t.failures });
 
 /** Offers `rate` requests per second for `seconds` to base (127.0.0.1), each the next of `next`; waits for every answer (bounded by timeoutMs). */
-export async function openLoop(base: string, next: () => RoutedRequest, rate: number, seconds: number, opts: { timeoutMs?: number; maxSockets?: number } = {}): Promise<OpenLoopResult> {
+export async function openLoop(base: string, next: () => RoutedRequest, rate: number, seconds: number, opts: OpenLoopOptions = {}): Promise<OpenLoopResult> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 1024 });
+  const agent = opts.agent ?? keepAliveAgent(opts.connections ?? 1024);
+  try {
+    return await run(agent, new URL(base), next, rate, seconds, timeoutMs);
+  } finally {
+    if (!opts.agent) agent.destroy();
+  }
+}
+
+/** A keep-alive agent of at most n connections, every one kept when free (the default keeps 256 and closes the rest). */
+function keepAliveAgent(n: number): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets: n, maxFreeSockets: n });
+}
+
+/**
+ * Opens n keep-alive connections to base, as wrk does before it starts its clock: n concurrent
+ * GET /healthz (none is free when each is sent, so each opens one); they stay free in the agent
+ * returned, for openLoop's `agent`. The caller destroys it.
+ */
+export async function openConnections(base: string, n: number, timeoutMs = 30_000): Promise<http.Agent> {
+  const agent = keepAliveAgent(n);
   const url = new URL(base);
+  const failed: string[] = [];
+  await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((settle) => {
+          const req = http.get({ agent, host: url.hostname, port: url.port, path: '/healthz' }, (res) => {
+            res.resume();
+            res.once('end', () => settle());
+          });
+          req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+          req.once('error', (e) => {
+            failed.push(e.message);
+            settle();
+          });
+        }),
+    ),
+  );
+  if (failed.length > 0) {
+    agent.destroy();
+    throw new Error(`openConnections: ${failed.length} of ${n} connections to ${url.host} failed (first: ${failed[0]}); open fewer or check the server`);
+  }
+  return agent;
+}
+
+/** A request sent and not yet settled. */
+interface Pending {
+  scheduled: number;
+  expire: () => void;
+}
+
+async function run(agent: http.Agent, url: URL, next: () => RoutedRequest, rate: number, seconds: number, timeoutMs: number): Promise<OpenLoopResult> {
   const tallies = new Map<string, Tally>();
   const all = newTally();
-  const inFlight = new Set<Promise<void>>();
+  // In the order sent, which is the order scheduled: the sweep stops at the first one not yet due.
+  const pending = new Map<number, Pending>();
+  let settled: () => void = () => {};
+  const known = new WeakSet<object>();
+  for (const list of Object.values(agent.freeSockets)) for (const s of list ?? []) known.add(s);
+  let opened = 0;
   const total = Math.max(1, Math.round(rate * seconds));
   const start = performance.now();
 
-  const send = (scheduled: number): void => {
+  const send = (seq: number, scheduled: number): void => {
     const r = next();
     let t = tallies.get(r.route);
     if (!t) tallies.set(r.route, (t = newTally()));
     const route = t;
     route.sent++;
     all.sent++;
-    const done = new Promise<void>((settle) => {
-      let finished = false;
-      const finish = (kind: 'ok' | 'shed' | 'error' | 'timeout' | 'failure', retryAfter = false): void => {
-        if (finished) return;
-        finished = true;
-        const now = performance.now();
-        const ms = now - scheduled;
-        recordOp(ms, kind === 'ok');
-        for (const x of [route, all]) {
-          if (kind === 'ok') {
-            x.ok.push(ms);
-            x.service.push(now - written);
-          } else if (kind === 'shed') {
-            x.shed++;
-            if (retryAfter) x.shedWithRetryAfter++;
-          } else if (kind === 'error') x.errors++;
-          else if (kind === 'timeout') x.timeouts++;
-          else x.failures++;
-        }
-        settle();
-      };
-      const req = http.request(
-        { agent, host: url.hostname, port: url.port, method: r.method, path: r.path, headers: { ...r.headers, ...(r.body ? { 'content-length': Buffer.byteLength(r.body) } : {}) } },
-        (res) => {
-          res.resume();
-          res.once('end', () => {
-            const s = res.statusCode ?? 0;
-            if (s >= 200 && s < 300) finish('ok');
-            else if (s === 503) finish('shed', res.headers['retry-after'] !== undefined);
-            else finish('error');
-          });
-          res.once('error', () => finish('failure'));
-        },
-      );
-      req.setTimeout(timeoutMs, () => {
-        finish('timeout');
-        req.destroy();
-      });
-      req.once('error', () => finish('failure'));
-      const written = performance.now();
-      req.end(r.body);
+    let connected = Number.NaN;
+    let finished = false;
+    const finish = (kind: 'ok' | 'shed' | 'error' | 'timeout' | 'failure', retryAfter = false): void => {
+      if (finished) return;
+      finished = true;
+      pending.delete(seq);
+      const now = performance.now();
+      const ms = now - scheduled;
+      recordOp(ms, kind === 'ok');
+      for (const x of [route, all]) {
+        x.waited.push((Number.isNaN(connected) ? now : connected) - scheduled);
+        if (kind === 'ok') {
+          x.ok.push(ms);
+          x.service.push(now - connected);
+        } else if (kind === 'shed') {
+          x.shed++;
+          if (retryAfter) x.shedWithRetryAfter++;
+        } else if (kind === 'error') x.errors++;
+        else if (kind === 'timeout') x.timeouts++;
+        else x.failures++;
+      }
+      if (pending.size === 0) settled();
+    };
+    const req = http.request(
+      { agent, host: url.hostname, port: url.port, method: r.method, path: r.path, headers: { ...r.headers, ...(r.body ? { 'content-length': Buffer.byteLength(r.body) } : {}) } },
+      (res) => {
+        res.resume();
+        res.once('end', () => {
+          const s = res.statusCode ?? 0;
+          if (s >= 200 && s < 300) finish('ok');
+          else if (s === 503) finish('shed', res.headers['retry-after'] !== undefined);
+          else finish('error');
+        });
+        res.once('error', () => finish('failure'));
+      },
+    );
+    req.once('socket', (socket) => {
+      connected = performance.now();
+      if (!known.has(socket)) {
+        known.add(socket);
+        opened++;
+      }
     });
-    inFlight.add(done);
-    void done.then(() => inFlight.delete(done));
+    req.once('error', () => finish('failure'));
+    // Destroying a request still waiting for a connection takes it out of the agent's queue.
+    pending.set(seq, { scheduled, expire: () => (finish('timeout'), req.destroy()) });
+    req.end(r.body);
   };
 
+  // Timeouts from the scheduled start: one timer for every request, the oldest first.
+  const sweeper = setInterval(() => {
+    const now = performance.now();
+    for (const p of pending.values()) {
+      if (now - p.scheduled < timeoutMs) break;
+      p.expire();
+    }
+  }, Math.min(100, timeoutMs / 4));
   // Sends every request whose scheduled time has come; a late tick sends the backlog at once.
   let sent = 0;
   await new Promise<void>((ok) => {
     const tick = (): void => {
       const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
-      while (sent < due) send(start + (sent++ * 1000) / rate);
+      while (sent < due) {
+        const seq = sent++;
+        send(seq, start + (seq * 1000) / rate);
+      }
       if (sent >= total) ok();
       else setTimeout(tick, 1);
     };
     tick();
   });
-  await Promise.all(inFlight);
-  agent.destroy();
+  await new Promise<void>((ok) => {
+    settled = ok;
+    if (pending.size === 0) ok();
+  });
+  clearInterval(sweeper);
   const elapsed = (performance.now() - start) / 1000;
   const answered = all.ok.length + all.shed + all.errors;
   return {
@@ -161,5 +253,6 @@ export async function openLoop(base: string, next: () => RoutedRequest, rate: nu
     answered: answered / Math.max(seconds, elapsed),
     routes: Object.fromEntries([...tallies].map(([k, t]) => [k, outcome(t)])),
     all: outcome(all),
+    connectionsOpened: opened,
   };
 }
