@@ -24,6 +24,7 @@ const STRACE = process.env.STRACE === '1';
 const APP = process.env.APP === '1';
 const SYNC = process.env.SYNC;
 
+const backendPid = async (c: Cluster): Promise<number> => (await c.query<{ pid: number }>({ name: 'anatomy.pid', text: 'SELECT pg_backend_pid() AS pid' })).rows[0]!.pid;
 const cpuNs = (pid: number): number => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
 
 /** Backend system calls per write while fn runs (strace -c), as "name count/write" pairs. */
@@ -57,10 +58,10 @@ async function main(): Promise<void> {
       const u = new URL(db.url);
       if (APP) u.username = 'pgpress_app';
       if (!sync) u.searchParams.set('options', '-c synchronous_commit=off');
-      const c = new Cluster({ url: u.toString(), max: 1 });
+      // One connection, kept between rounds (its backend's CPU is read by pid).
+      const c = new Cluster({ url: u.toString(), max: 1, idleTimeoutMs: 3_600_000 });
       open.push(c);
-      const { rows } = await c.query<{ pid: number }>({ name: 'anatomy.pid', text: 'SELECT pg_backend_pid() AS pid' });
-      return { c, pid: rows[0]!.pid };
+      return { c, pid: await backendPid(c) };
     };
     const settings = (['on', 'off'] as const).filter((x) => SYNC === undefined || SYNC === x);
     const conns = await Promise.all(settings.map(async (x) => [x, await connect(x === 'on')] as const));
@@ -75,11 +76,16 @@ async function main(): Promise<void> {
       variants.push({ name: `one_trip_${s}`, on: conn, fn: (c, i) => oneStatementTx(c, ACTOR, (q) => recordEvent(q, ev(i))) });
       variants.push({ name: `plain_insert_${s}`, on: conn, fn: (c, i) => recordEvent(c, ev(i)) });
     }
+    // ONLY=a,b keeps the variants whose names contain one of these.
+    const only = process.env.ONLY?.split(',');
+    if (only) variants.splice(0, variants.length, ...variants.filter((v) => only.some((o) => v.name.includes(o))));
     const acc = new Map<string, { wall: number[]; client: number[]; backend: number[] }>();
     for (let r = 0; r < ROUNDS; r++) {
       for (const v of r % 2 === 0 ? variants : [...variants].reverse()) {
-        const { c, pid } = v.on;
+        const { c } = v.on;
         for (let i = 0; i < 50; i++) await v.fn(c, i); // prepared, warm
+        // Read again: a connection lost in between (the machine is shared) is replaced by the pool.
+        const pid = await backendPid(c);
         const run = async (): Promise<void> => {
           for (let i = 0; i < N; i++) await v.fn(c, i);
         };
