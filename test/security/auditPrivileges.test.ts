@@ -75,18 +75,47 @@ test('privilege changes (GRANT, REVOKE) are audit entries, in the chain', async 
   assert.deepEqual((await verify()).findings, []);
 });
 
+// A writer waiting for a chain head gives up after this long with a message, never hangs the file.
+const LOCK_TIMEOUT_MS = 30_000;
+
+async function connectApp(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: db.appUrl, options: `-c lock_timeout=${LOCK_TIMEOUT_MS}` });
+  await c.connect();
+  return c;
+}
+
+/** The head pgpress_audit_append (migration 0083) tries first for a backend, and waits on when all are held. */
+async function firstHead(c: pg.Client): Promise<number> {
+  const { rows: [me] } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const { rows } = await owner.query<{ chain: number }>('SELECT chain FROM pgpress_audit_chain ORDER BY hashint4(chain # $1::int) LIMIT 1', [me!.pid]);
+  return rows[0]!.chain;
+}
+
 test('concurrent transactions each append to a chain of their own; more writers than chains wait, and every chain verifies', async () => {
-  const clients = await Promise.all(Array.from({ length: 10 }, async () => {
-    const c = new pg.Client({ connectionString: db.appUrl });
-    await c.connect();
-    return c;
-  }));
+  const clients = await Promise.all(Array.from({ length: 8 }, connectApp));
+  // The ninth and tenth writers both wait for the same head (the harder case: the second waits on the
+  // first's transaction once that head is free). Out of nine connections two share a first head.
+  const spares: pg.Client[] = [];
+  const byHead = new Map<number, pg.Client>();
+  for (let mate: pg.Client | undefined; !mate;) {
+    const c = await connectApp();
+    spares.push(c);
+    const head = await firstHead(c);
+    mate = byHead.get(head);
+    if (mate) clients.push(mate, c);
+    else byHead.set(head, c);
+  }
+  await Promise.all(spares.filter((c) => !clients.includes(c)).map((c) => c.end()));
   try {
     for (const c of clients) await c.query('BEGIN');
     // Eight hold a chain each until they commit; the ninth and tenth wait for one.
-    const first = (i: number): Promise<unknown> => clients[i]!.query('INSERT INTO users (email, username, display_name) VALUES ($1, $2, $3)', [`c${i}@example.org`, `conc_${i}`, 'C']);
+    const first = (i: number): Promise<unknown> => clients[i]!.query('INSERT INTO users (email, username, display_name) VALUES ($1, $2, $3)', [`c${i}@example.org`, `conc_${i}`, 'C'])
+      .catch((e: { code?: string; message: string }) => {
+        throw e.code === '55P03' ? new Error(`writer ${i} waited over ${LOCK_TIMEOUT_MS} ms for an audit chain head: its holder never committed (${e.message})`) : e;
+      });
     for (let i = 0; i < 8; i++) await first(i);
-    const waiting = [first(8), first(9)];
+    // Each waiter commits as soon as it has written: the other may be waiting on its transaction.
+    const waiting = [8, 9].map((i) => first(i).then(() => clients[i]!.query('COMMIT')));
     const state = await Promise.race([Promise.all(waiting).then(() => 'done'), new Promise((r) => setTimeout(r, 300, 'waiting'))]);
     assert.equal(state, 'waiting', 'all eight chains are held: the ninth and tenth writers wait');
     for (const [i, c] of clients.slice(0, 8).entries()) {
@@ -94,7 +123,6 @@ test('concurrent transactions each append to a chain of their own; more writers 
       await c.query('COMMIT');
     }
     await Promise.all(waiting);
-    for (const c of clients.slice(8)) await c.query('COMMIT');
   } finally {
     await Promise.all(clients.map((c) => c.end()));
   }
