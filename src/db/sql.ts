@@ -1,9 +1,12 @@
 // Named SQL and the one identifier-quoting helper: values travel only as $n parameters.
+import type pg from 'pg';
 
 /** A query with a stable name (used for prepared statements) and $n placeholders. */
 export interface NamedQuery {
   readonly name: string;
   readonly text: string;
+  /** Type parsers for this query's columns instead of pg's registry (e.g. TIMESTAMPTZ_AS_TEXT). */
+  readonly types?: pg.CustomTypesConfig;
 }
 
 /** Declares a named query; the name must be unique per process (prepared statement key). */

@@ -31,7 +31,8 @@ export class StatementRunner {
    */
   send<R extends pg.QueryResultRow>(client: pg.ClientBase, q: NamedQuery, params: readonly unknown[]): Promise<pg.QueryResult<R>> {
     return new Promise((resolve, reject) => {
-      const query = new pg.Query(q.text, params as unknown[], (err, res) => (err ? reject(err) : resolve(res as unknown as pg.QueryResult<R>)));
+      // A config object only when the query brings its own type parsers (pg copies a config).
+      const query = new pg.Query(q.types === undefined ? q.text : { text: q.text, types: q.types }, params as unknown[], (err, res) => (err ? reject(err) : resolve(res as unknown as pg.QueryResult<R>)));
       if (this.namedStatements) (query as unknown as { name: string }).name = q.name;
       void client.query(query);
     });

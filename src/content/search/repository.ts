@@ -1,6 +1,7 @@
 // Search: ranked full-text hits with highlighted snippets, and typo-tolerant title lookup.
 import type { Queryable } from '../../db/cluster.ts';
 import { PgpressError } from '../../errors/index.ts';
+import { TIMESTAMPTZ_AS_TEXT, isoTimestamp } from '../../db/timestampText.ts';
 import { toId } from '../ids.ts';
 import { resolveFilter, type ContentFilter } from '../feed/filter.ts';
 import { searchRanked, similarTitles } from './queries.ts';
@@ -32,10 +33,21 @@ function checkInput(text: string, limit: number): void {
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const HTML_SPECIAL = /[&<>"']/;
 
 /** ts_headline's output (matches between U+0001 and U+0002) as safe HTML with <mark> tags. */
-function snippetHtml(raw: string): string {
-  return raw.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replaceAll('\u0001', '<mark>').replaceAll('\u0002', '</mark>');
+export function snippetHtml(raw: string): string {
+  // Most snippets have nothing to escape: a test that allocates nothing spares the replace.
+  const escaped = HTML_SPECIAL.test(raw) ? raw.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!) : raw;
+  return escaped.replaceAll('\u0001', '<mark>').replaceAll('\u0002', '</mark>');
+}
+
+/** search.ranked with published_at as text: each hit's ISO string is made from it without a Date. */
+const searchRankedQuery = { ...searchRanked, types: TIMESTAMPTZ_AS_TEXT };
+
+/** A hit's publishedAt from the column as text (this query's parsers) or as a Date (another path's). */
+function publishedAt(v: string | Date | null): string | null {
+  return v === null ? null : typeof v === 'string' ? isoTimestamp(v) : v.toISOString();
 }
 
 /** Deepest offset a search page may start at: ranking deeper pages costs more than they are worth. */
@@ -49,12 +61,12 @@ export async function search(db: Queryable, text: string, limit = 10, offset = 0
   if (!Number.isInteger(offset) || offset < 0 || offset > MAX_SEARCH_OFFSET) {
     throw new PgpressError('PGP_VALIDATION', `offset must be between 0 and ${MAX_SEARCH_OFFSET}.`, { details: { field: 'offset' } });
   }
-  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: Date | null; rank: number; snippet: string }>(
-    searchRanked,
+  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: string | Date | null; rank: number; snippet: string }>(
+    searchRankedQuery,
     [text, limit, offset, content.kind === 'meta' ? content.value : null, content.kind === 'lang' ? content.value : null],
     READ,
   );
-  return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: r.published_at?.toISOString() ?? null, rank: r.rank, snippet: snippetHtml(r.snippet) }));
+  return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: publishedAt(r.published_at), rank: r.rank, snippet: snippetHtml(r.snippet) }));
 }
 
 /** Published articles whose title is similar to `text` (tolerates typos), most similar first. */
