@@ -104,12 +104,17 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
     const fourFar = (i: number): Promise<unknown> => far.cluster.tx((q) => recordEvent(q, event(i)), actorTx);
     // CPU per write of the one/four pairs and the library's, per round (µs; NaN when the server is on another machine).
     const cpu: Record<string, number[]> = {};
+    // Group commit: writes per WAL flush (pg_stat_wal.wal_sync is the server's: other databases' flushes count too, which can only lower it).
+    const perFlush: Record<string, number[]> = {};
+    const walSyncs = async (): Promise<number> => Number((await pool.query<{ n: string }>('SELECT wal_sync::text AS n FROM pg_stat_wal')).rows[0]!.n);
     // callers writes at once first (unmeasured): a pool that gave its connections back opens and prepares them again.
     const metered = (name: string, callers: number, fn: (i: number) => Promise<unknown>, warm = false) => async (): Promise<number> => {
       if (warm) await Promise.all(Array.from({ length: callers }, (_x, i) => fn(i)));
+      const syncs0 = await walSyncs();
       const { value: rate, cpu: spent } = await measureCpu(pool, db.name, () => throughput(callers, SECONDS * 1000, fn));
       const writes = rate * SECONDS;
       (cpu[name] ??= []).push(writes > 0 ? perWrite(spent) / writes : NaN);
+      (perFlush[name] ??= []).push(writes / Math.max(1, (await walSyncs()) - syncs0));
       return rate;
     };
     const perWrite = (c: CpuSpent): number => c.clientUs + c.backendUs;
@@ -155,6 +160,9 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
     console.log(`ms per write at ${CLIENTS} callers (callers ÷ rate)  one round trip: ${l1.toFixed(2)} = ${n1.toFixed(2)} without the flush + ${(l1 - n1).toFixed(2)} waiting for it   four: ${l4.toFixed(2)} = ${n4.toFixed(2)} + ${(l4 - n4).toFixed(2)}`);
     const cpuOf = (v: string): number => (cpu[v] ? Math.round(median(cpu[v])) : NaN);
     console.log(`CPU µs per write (this process + the database's backends, medians of rounds)  ${Object.keys(cpu).map((v) => `${v} ${cpuOf(v)}`).join('   ')}`);
+    const flushOf = (v: string): number => (perFlush[v] ? Number(median(perFlush[v]).toFixed(2)) : NaN);
+    const synced = Object.keys(perFlush).filter((v) => !v.includes('nosync'));
+    console.log(`writes per WAL flush (the server's pg_stat_wal.wal_sync)  ${synced.map((v) => `${v} ${flushOf(v)}`).join('   ')}`);
     console.log(`(${CLIENTS} callers or connections, ${Math.max(1, CLIENTS / 4)} for batches, COPY on one connection in statements of ${COPY_CHUNK} rows; medians of ${ROUNDS} interleaved ${SECONDS} s rounds)`);
     return {
       figures: Object.fromEntries(Object.entries({
@@ -172,6 +180,7 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
         flush_wait_ms_four_trips: Number((l4 - n4).toFixed(3)),
         ...Object.fromEntries(Object.keys(cpu).map((v) => [`cpu_us_${v}`, cpuOf(v)])),
         cpu_ratio: Number((cpuOf('four_trips') / cpuOf('one_trip')).toFixed(4)),
+        ...Object.fromEntries(synced.map((v) => [`writes_per_flush_${v}`, flushOf(v)])),
         copy_eps: m('copy'),
         library_eps: m('library'),
         library_batch_eps: m('library_batch'),
