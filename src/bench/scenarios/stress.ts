@@ -23,9 +23,15 @@ const P99_LIMIT_MS = Number(process.env.BENCH_STRESS_P99_MS ?? 1000);
 const TIMEOUT_MS = 10_000;
 /** The past-the-knee rate ÷ the knee (at least the first rate not served). */
 const PAST_FACTOR = Number(process.env.BENCH_STRESS_PAST_FACTOR ?? 1.5);
-/** Connections the generator keeps open (opened before each step's clock starts, reused, as wrk's):
- *  a step then measures requests, not a burst of connects into the listen queue. */
-const CONNECTIONS = Number(process.env.BENCH_STRESS_CONNECTIONS ?? 1024);
+/** Connections the generator keeps open at most (opened before each step's clock starts, reused, as
+ *  wrk's): a step then measures requests, not a burst of connects into the listen queue. */
+const CONNECTIONS = Number(process.env.BENCH_STRESS_CONNECTIONS ?? 2048);
+
+/** A step's connections: the arrivals of P99_LIMIT_MS (more in flight and the step fails on its p99
+ *  anyway; with every one busy a request waits in this process, the wait counted), 64 to CONNECTIONS. */
+function connectionsFor(rate: number): number {
+  return Math.max(64, Math.min(CONNECTIONS, Math.ceil((rate * P99_LIMIT_MS) / 1000)));
+}
 /** Past-the-knee steps at most, each PAST_FACTOR × the one before that was served in full after all. */
 const PAST_TRIES = 3;
 /** The server's queue timeout (ADMISSION_QUEUE_TIMEOUT_MS, passed through from this environment). */
@@ -53,7 +59,7 @@ export function served(r: OpenLoopResult): boolean {
 
 async function step(server: ServerProcess, next: ReturnType<typeof userMix>, rate: number, seconds: number): Promise<Step> {
   // The connections open before the clock and the counters start.
-  const agent = await openConnections(server.url, CONNECTIONS);
+  const agent = await openConnections(server.url, connectionsFor(rate));
   const loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   const tcp0 = readTcpCounters();
   const cpu0 = process.cpuUsage();
