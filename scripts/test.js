@@ -10,7 +10,8 @@
 // when it ends, under its name and time; a file still running after TEST_FILE_TIMEOUT_MS
 // (default 300,000) is stopped (its process group: the CLI runs and servers it spawned) and fails.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -60,6 +61,8 @@ const setup = spawnSync(process.execPath, ['--import', 'tsx', 'test/harness/glob
 if (setup.status !== 0) process.exit(setup.status ?? 1);
 const template = setup.stdout.trim().split('\n').pop();
 const setupSeconds = (Date.now() - started) / 1000;
+// Scratch shared by the run's files (the compiled package of test/bench/compiledPackage.ts), removed at the end.
+const runDir = mkdtempSync(join(tmpdir(), 'pgpress-test-run-'));
 
 const running = new Set(); // child processes (each the leader of its process group)
 
@@ -90,7 +93,7 @@ function runFile(file) {
     // Its own process group: a file that times out is stopped with the processes it spawned.
     const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=spec', file], {
       cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PGPRESS_TEST_TEMPLATE: template },
+      env: { ...process.env, PGPRESS_TEST_TEMPLATE: template, PGPRESS_TEST_RUN_DIR: runDir },
     });
     running.add(child);
     const chunks = [];
@@ -147,6 +150,7 @@ await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, as
 spawnSync(process.execPath, ['--import', 'tsx', 'test/harness/globalSetup.ts', 'teardown', template], {
   cwd: root, stdio: 'inherit',
 });
+rmSync(runDir, { recursive: true, force: true });
 
 // Durations of the files that ran to the end, for the next run's order.
 const record = readDurations(LOCAL);
