@@ -22,8 +22,9 @@ import { copyRows } from '../../ops/seed/copyRows.ts';
 import { recordEvent, type ArticleEvent } from '../../content/events/repository.ts';
 import { createStore } from '../../store.ts';
 import { oneStatementTx } from '../../db/pipelineWrite.ts';
-import { benchDatabase, throughput } from '../benchDatabase.ts';
+import { benchAdminUrl, benchDatabase, throughput } from '../benchDatabase.ts';
 import { measureCpu, type CpuSpent } from '../cpuMeter.ts';
+import { sampleWaits } from '../waitSampler.ts';
 import { delayProxy, type DelayProxy } from '../delayProxy.ts';
 import { loadMix, shippedServer, startServerProcess, type ServerProcess } from '../httpLoad.ts';
 import { interleaved, median, medianRatio } from '../measure.ts';
@@ -39,6 +40,8 @@ const COPY_CHUNK = 5_000;
 const RTT_MS = 1;
 /** Pools that only some variants use give their connections back this soon (max_connections is shared). */
 const SHORT_IDLE_MS = 1_000;
+const WAIT_SAMPLE_MS = 10;
+const WAIT_STATES = ['cpu', 'client', 'flush', 'flush_queue'] as const;
 
 /** url with extra `-c name=value` settings in its start-up options (kept: the ones it had). */
 function withSettings(url: string, settings: Record<string, string>): string {
@@ -74,6 +77,8 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
   const appUrl = withSettings(db.url, { role: 'pgpress_app' });
   const store = await createStore({ url: appUrl, pool: { max: CLIENTS } });
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  // pg_stat_activity samples from another database: the sampler's own work is not counted as the writes'.
+  const sampler = new pg.Pool({ connectionString: benchAdminUrl(), max: 1 });
   // The round trips alone: each commit's WAL flush (several ms on this disk) would otherwise hide them.
   const noSync = new Cluster({ url: withSettings(appUrl, { synchronous_commit: 'off' }), max: CLIENTS, idleTimeoutMs: SHORT_IDLE_MS });
   pool.on('error', () => undefined); // the database is dropped WITH (FORCE) at the end
@@ -104,17 +109,22 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
     const fourFar = (i: number): Promise<unknown> => far.cluster.tx((q) => recordEvent(q, event(i)), actorTx);
     // CPU per write of the one/four pairs and the library's, per round (µs; NaN when the server is on another machine).
     const cpu: Record<string, number[]> = {};
-    // Group commit: writes per WAL flush (pg_stat_wal.wal_sync is the server's: other databases' flushes count too, which can only lower it).
-    const perFlush: Record<string, number[]> = {};
-    const walSyncs = async (): Promise<number> => Number((await pool.query<{ n: string }>('SELECT wal_sync::text AS n FROM pg_stat_wal')).rows[0]!.n);
+    const clientCpu: Record<string, number[]> = {};
+    // Where the busy backends' time goes (shares of pg_stat_activity samples): cpu, client (round
+    // trips and the client's work), flush (fdatasync), flush_queue (waiting for another's flush: group commit).
+    const waits: Record<string, Record<string, number[]>> = {};
     // callers writes at once first (unmeasured): a pool that gave its connections back opens and prepares them again.
     const metered = (name: string, callers: number, fn: (i: number) => Promise<unknown>, warm = false) => async (): Promise<number> => {
       if (warm) await Promise.all(Array.from({ length: callers }, (_x, i) => fn(i)));
-      const syncs0 = await walSyncs();
+      const stop = sampleWaits(sampler, db.name, WAIT_SAMPLE_MS);
       const { value: rate, cpu: spent } = await measureCpu(pool, db.name, () => throughput(callers, SECONDS * 1000, fn));
+      const shares = await stop();
       const writes = rate * SECONDS;
       (cpu[name] ??= []).push(writes > 0 ? perWrite(spent) / writes : NaN);
-      (perFlush[name] ??= []).push(writes / Math.max(1, (await walSyncs()) - syncs0));
+      (clientCpu[name] ??= []).push(writes > 0 ? spent.clientUs / writes : NaN);
+      const w = (waits[name] ??= {});
+      for (const k of WAIT_STATES) (w[k] ??= []).push(shares[k] ?? 0);
+      (w.other ??= []).push(1 - WAIT_STATES.reduce((a, k) => a + (shares[k] ?? 0), 0));
       return rate;
     };
     const perWrite = (c: CpuSpent): number => c.clientUs + c.backendUs;
@@ -159,10 +169,11 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
     const [l1, l4, n1, n4] = [latencyMs('one_trip', CLIENTS), latencyMs('four_trips', CLIENTS), latencyMs('one_trip_nosync', CLIENTS), latencyMs('four_trips_nosync', CLIENTS)];
     console.log(`ms per write at ${CLIENTS} callers (callers ÷ rate)  one round trip: ${l1.toFixed(2)} = ${n1.toFixed(2)} without the flush + ${(l1 - n1).toFixed(2)} waiting for it   four: ${l4.toFixed(2)} = ${n4.toFixed(2)} + ${(l4 - n4).toFixed(2)}`);
     const cpuOf = (v: string): number => (cpu[v] ? Math.round(median(cpu[v])) : NaN);
-    console.log(`CPU µs per write (this process + the database's backends, medians of rounds)  ${Object.keys(cpu).map((v) => `${v} ${cpuOf(v)}`).join('   ')}`);
-    const flushOf = (v: string): number => (perFlush[v] ? Number(median(perFlush[v]).toFixed(2)) : NaN);
-    const synced = Object.keys(perFlush).filter((v) => !v.includes('nosync'));
-    console.log(`writes per WAL flush (the server's pg_stat_wal.wal_sync)  ${synced.map((v) => `${v} ${flushOf(v)}`).join('   ')}`);
+    console.log(`CPU µs per write (this process + the database's backends, medians of rounds)  ${Object.keys(cpu).map((v) => `${v} ${cpuOf(v)} (${Math.round(median(clientCpu[v]!))} + ${Math.round(median(cpu[v]!.map((c, i) => c - clientCpu[v]![i]!)))})`).join('   ')}`);
+    const share = (v: string, k: string): number => (waits[v]?.[k] ? Number(median(waits[v][k]).toFixed(3)) : 0);
+    const states = [...WAIT_STATES, 'other'];
+    console.log(`busy backends' time (medians of shares of pg_stat_activity samples every ${WAIT_SAMPLE_MS} ms: ${states.join(' / ')})`);
+    for (const v of Object.keys(waits)) console.log(`  ${v.padEnd(20)} ${states.map((k) => share(v, k).toFixed(2)).join(' / ')}`);
     console.log(`(${CLIENTS} callers or connections, ${Math.max(1, CLIENTS / 4)} for batches, COPY on one connection in statements of ${COPY_CHUNK} rows; medians of ${ROUNDS} interleaved ${SECONDS} s rounds)`);
     return {
       figures: Object.fromEntries(Object.entries({
@@ -179,8 +190,9 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
         flush_wait_ms_one_trip: Number((l1 - n1).toFixed(3)),
         flush_wait_ms_four_trips: Number((l4 - n4).toFixed(3)),
         ...Object.fromEntries(Object.keys(cpu).map((v) => [`cpu_us_${v}`, cpuOf(v)])),
+        ...Object.fromEntries(Object.keys(clientCpu).map((v) => [`cpu_client_us_${v}`, Math.round(median(clientCpu[v]!))])),
         cpu_ratio: Number((cpuOf('four_trips') / cpuOf('one_trip')).toFixed(4)),
-        ...Object.fromEntries(synced.map((v) => [`writes_per_flush_${v}`, flushOf(v)])),
+        ...Object.fromEntries(['one_trip', 'four_trips'].filter((v) => waits[v]).flatMap((v) => states.map((k) => [`wait_${k}_${v}`, share(v, k)]))),
         copy_eps: m('copy'),
         library_eps: m('library'),
         library_batch_eps: m('library_batch'),
@@ -193,6 +205,7 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
   } finally {
     await server?.stop();
     await pool.end();
+    await sampler.end();
     await store.close();
     await far.close();
     await proxy.close();
