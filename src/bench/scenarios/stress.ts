@@ -3,9 +3,10 @@
 // first rate not served): there it must shed — 503 + Retry-After, answered at once — and keep the
 // latency of the requests it admits bounded (admission control: within the queue timeout + twice the
 // knee's service p99, counted from each request's scheduled send), with no request left without an
-// answer and memory that does not grow with the backlog. Last, the old, farther rate (twice the first
-// rate not served, ≈ 3 × the knee) is run and reported beside it (far_*), not judged: on two cores
-// shared with this generator it is past what the machine, not only the server, can process.
+// answer and memory that does not grow with the backlog. Last, twice the past rate (the rate judged
+// before: twice the first not served, ≈ 3 × the knee) is run and reported beside it (far_*), not
+// judged: on two cores shared with this generator it is past what the machine, not only the server,
+// can process.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { openConnections, openLoop, type OpenLoopResult } from '../openLoop.ts';
 import { bucketQuantileMs, diffBuckets, parseBuckets, scrapeMetrics } from '../serverHistogram.ts';
