@@ -51,10 +51,14 @@ test('the OpenAPI document has routes to fuzz', () => {
 
 for (const route of routes) {
   test(`${route.method} ${route.path}: generated input never yields a 5xx`, async () => {
+    // The fingerprint after a rejected request is the next request's "before": nothing but these
+    // requests writes to the file's database, and most are rejected (one count of every table each, not two).
+    let unchanged: string | undefined;
     await fc.assert(
       fc.asyncProperty(body, idSegment, query, fc.boolean(), fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-16'), async (payload, id, qs, authed, contentType) => {
         const path = route.path.replace('{id}', encodeURIComponent(id));
-        const before = await fingerprint();
+        const before = unchanged ?? (await fingerprint());
+        unchanged = undefined;
         const res = await app.inject({
           method: route.method as 'GET',
           url: qs ? `${path}?${qs}` : path,
@@ -63,8 +67,10 @@ for (const route of routes) {
         });
         assert.ok(res.statusCode < 500, `${route.method} ${path} → ${res.statusCode} ${res.body} for ${JSON.stringify(payload).slice(0, 300)}`);
         if (res.statusCode >= 400) {
-          assert.equal(await fingerprint(), before, 'a rejected request changed the database');
+          const after = await fingerprint();
+          assert.equal(after, before, 'a rejected request changed the database');
           assert.match(res.json().code, /^PGP_/);
+          unchanged = after;
         }
       }),
       { numRuns: 120 },
