@@ -93,6 +93,9 @@ async function runWrite(ctx: ScenarioContext): Promise<ScenarioResult> {
     // Shedding off (event loop and admission control): this measures ingestion, not refusals; a
     // loaded machine otherwise turns a few requests of a round into 503s and fails it.
     server = await startServerProcess(shippedServer('full'), { DATABASE_URL: appUrl, DB_POOL_MAX: String(CLIENTS), MIGRATE_ON_START: 'false', RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0', ADMISSION_MAX_IN_FLIGHT: '0', LOG_LEVEL: 'silent', REDIS_URL: '' });
+    // As the service runs, or not at all: a superuser would bypass row-level security unseen.
+    const who = await store.cluster.query<{ u: string; bypass: boolean }>({ name: 'bench.write.role', text: 'SELECT current_user AS u, rolbypassrls OR rolsuper AS bypass FROM pg_roles WHERE rolname = current_user' });
+    if (who.rows[0]?.u !== 'pgpress_app' || who.rows[0].bypass) throw new Error(`write: the writes run as ${who.rows[0]?.u ?? '?'}, not as pgpress_app under row-level security`);
     const { rows } = await pool.query<{ id: string }>("SELECT id::text FROM articles WHERE status = 'published' ORDER BY id LIMIT 1000");
     const ids = rows.map((r) => Number(r.id));
     const event = (i: number): ArticleEvent => ({ articleId: ids[(i * 7919) % ids.length]!, kind: 'view' });
