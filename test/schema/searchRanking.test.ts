@@ -171,3 +171,59 @@ test('snippets come from a window of the body around the match, or the whole bod
   // A short body is used whole (ts_headline leaves out its tags); the rest is escaped, the match marked.
   assert.equal(await bySlugTitle('Short'), '<mark>numbat</mark>  bold  &amp; more');
 });
+
+test('the terms table follows every write: insert, update of the body, publish, unpublish, delete (migration 0160)', async () => {
+  const entries = async (id: string): Promise<string[]> =>
+    (await c.query<{ e: string }>('SELECT lexeme || \':\' || rank AS e FROM pgpress_article_search_terms WHERE article_id = $1 ORDER BY 1', [id])).rows.map((r) => r.e);
+  const expected = async (id: string): Promise<string[]> =>
+    (await c.query<{ e: string }>('SELECT o.lexeme || \':\' || o.rank AS e FROM articles a, pgpress_search_terms(a.search) o WHERE a.id = $1 ORDER BY 1', [id])).rows.map((r) => r.e);
+  const same = async (step: string): Promise<void> => {
+    for (const n of [1, 5, 40]) {
+      assert.deepEqual((await c.query(TOP, ['bilby', n, null, null])).rows, (await c.query(FULL, ['bilby', n, null, null])).rows, `${step}: bilby n=${n}`);
+    }
+  };
+  const { rows: [a] } = await c.query<{ id: string }>(
+    "INSERT INTO articles (author_id, title, slug, body, status) VALUES ($1, 'Draft notes', 'bilby-terms', $2, 'draft') RETURNING id",
+    [author, 'bilby '.repeat(12)],
+  );
+  const id = a!.id;
+  assert.deepEqual(await entries(id), [], 'a draft has no entries');
+  await same('draft');
+  await c.query("UPDATE articles SET status = 'published', published_at = now() WHERE id = $1", [id]);
+  assert.ok((await entries(id)).some((e) => e.startsWith('bilbi:4.8')), (await entries(id)).join());
+  assert.deepEqual(await entries(id), await expected(id));
+  assert.equal((await c.query<{ id: number }>(TOP, ['bilby', 1, null, null])).rows[0]!.id, Number(id), 'published: first for its lexeme');
+  await same('published');
+  await c.query("UPDATE articles SET body = 'one bilby and many quolls quolls quolls' WHERE id = $1", [id]);
+  assert.deepEqual(await entries(id), await expected(id));
+  assert.ok(!(await entries(id)).some((e) => e.startsWith('bilbi:')) && (await entries(id)).some((e) => e.startsWith('quoll:')), (await entries(id)).join());
+  await same('body updated');
+  await c.query("UPDATE articles SET status = 'archived' WHERE id = $1", [id]);
+  assert.deepEqual(await entries(id), [], 'archived: no entries');
+  await same('archived');
+  await c.query("UPDATE articles SET status = 'published' WHERE id = $1", [id]);
+  assert.deepEqual(await entries(id), await expected(id));
+  await c.query('DELETE FROM articles WHERE id = $1', [id]);
+  assert.deepEqual(await entries(id), [], 'deleted: no entries');
+  await same('deleted');
+  const { rows: [stale] } = await c.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pgpress_article_search_terms t WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = t.article_id AND a.status = 'published')",
+  );
+  assert.equal(stale!.n, 0, 'no entry for an article that is not published');
+});
+
+test('a one-lexeme page comes from the terms table, and an entry the articles deny sends the query to the full ranking', async () => {
+  await c.query('BEGIN');
+  try {
+    const full = (await c.query<{ id: number; rank: number }>(FULL, ['vacuum', 10, null, null])).rows;
+    // Without the first article's entry the table's page differs: the page is read from the table.
+    await c.query("DELETE FROM pgpress_article_search_terms WHERE lexeme = 'vacuum' AND article_id = $1", [full[0]!.id]);
+    const missing = (await c.query<{ id: number }>(TOP, ['vacuum', 10, null, null])).rows.map((r) => r.id);
+    assert.ok(!missing.includes(full[0]!.id), `without its entry ${full[0]!.id} is not on the page: ${missing.join()}`);
+    // An entry whose rank the article denies: the page's check sends the query to the full ranking.
+    await c.query("INSERT INTO pgpress_article_search_terms (lexeme, rank, article_id) VALUES ('vacuum', 99, $1)", [full[5]!.id]);
+    assert.deepEqual((await c.query(TOP, ['vacuum', 10, null, null])).rows, full);
+  } finally {
+    await c.query('ROLLBACK');
+  }
+});

@@ -62,8 +62,9 @@ const fullText = (name: string, filter: string): NamedQuery => sql(
    )${SNIPPETS}`,
 );
 
-/** The product's ranked search: pgpress_search_top (migration 0108) picks the top offset + limit
- *  exactly as ranking every match would, mostly without ranking them; $4 a metadata containment
+/** The product's ranked search: pgpress_search_top (migrations 0107-0161; a query of one lexeme
+ *  reads pgpress_article_search_terms) picks the top offset + limit exactly as ranking every match
+ *  would, mostly without ranking them; $4 a metadata containment
  *  (JSON text) or null, $5 a language or null. Snippets as in the full ranking, on the page only. */
 export const searchRanked = sql(
   'search.ranked',
