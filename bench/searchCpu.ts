@@ -12,6 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { tailVocabulary } from '../src/ops/seed/words.ts';
 import { TAIL_WORDS } from '../src/ops/seed/seed.ts';
+import { median } from '../src/bench/measure.ts';
 
 const ROUNDS = Number(process.env.SEARCH_CPU_ROUNDS ?? 10);
 const REPS = Number(process.env.SEARCH_CPU_REPS ?? 20);
@@ -28,12 +29,6 @@ function cpuMs(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const files = process.argv.slice(2);
 if (files.length === 0) throw new Error('usage: node bench/searchCpu.ts variant.sql [variant.sql ...]');

@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { startServerProcess, type ServerProcess } from '../src/bench/httpLoad.ts';
 import { COMMON_TERMS } from '../src/bench/scenarios/search.ts';
+import { median } from '../src/bench/measure.ts';
 
 const REQUESTS = Number(process.env.SEARCH_SERVER_REQUESTS ?? 2500);
 const ROUNDS = Number(process.env.SEARCH_SERVER_ROUNDS ?? 8);
@@ -64,11 +65,6 @@ async function send(v: Variant, amount: number): Promise<{ p95: number; rps: num
   latencies.sort((a, b) => a - b);
   return { p95: latencies[Math.floor(latencies.length * 0.95)] ?? NaN, rps: r.requests.average, failed: r.non2xx + r.errors };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 const variants = process.argv.slice(2).map(parseVariant);
 if (variants.length === 0) throw new Error('Name at least one variant: name=entry (see the comment at the top).');
