@@ -86,6 +86,13 @@ test('three instances: one leader, each job runs once per interval, runs are rec
   for (const s of all) s.start();
   await waitForLeader(all);
   await watchLeaders(all, 3_400);
+  // Leadership as it stands, then every instance stopped (a running job finishes first): the runs,
+  // ticks and metrics below are read with nothing left to claim a run between two reads (a run
+  // claimed between reading the runs and counting the ticks failed the test once: 4 ticks, 3 runs).
+  const i0leading = all[0]!.leading;
+  const leaderGauge = (await registry.getSingleMetric('pgpress_scheduler_leader')!.get()).values[0]?.value ?? 0;
+  assert.ok(all.some((s) => s.leading), 'one instance leads until the end');
+  for (const s of all) await s.stop();
   const a = await runsOf('tick_a');
   const b = await runsOf('tick_b');
   // ~3.4 s of leadership: tick_a at 0, 1, 2, 3 s (3 or 4 runs), tick_b at 0, 1.5, 3 s (2 or 3).
@@ -103,9 +110,7 @@ test('three instances: one leader, each job runs once per interval, runs are rec
   const i0runs = all[0]!.runs.filter((r) => r.job === 'tick_a' && r.outcome === 'ok').length;
   const metric = (await registry.getSingleMetric('pgpress_job_runs_total')!.get()).values.find((v) => v.labels.task === 'tick_a' && v.labels.outcome === 'ok');
   assert.equal(metric?.value ?? 0, i0runs);
-  const leaderGauge = (await registry.getSingleMetric('pgpress_scheduler_leader')!.get()).values[0]?.value ?? 0;
-  assert.equal(leaderGauge, all[0]!.leading ? 1 : 0);
-  for (const s of all) await s.stop();
+  assert.equal(leaderGauge, i0leading ? 1 : 0);
   assert.ok(all.every((s) => !s.leading));
 });
 
