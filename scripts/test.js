@@ -55,6 +55,11 @@ const order = [...files].sort((a, b) => (known[b] ?? Infinity) - (known[a] ?? In
 // Services a file needs beyond PostgreSQL and Redis, by the words in its path.
 const started = Date.now();
 const needs = files.some((f) => f.includes('pgbouncer')) ? ['--pgbouncer'] : [];
+// The run's initdb template (made by the setup below, removed by its teardown): every throwaway
+// cluster's primary is a copy of it (src/bench/clusters.ts). Its folder's name is the one
+// sweepStaleClusters knows, so a dead run's is swept by the next.
+const clusterTemplate = join(tmpdir(), `pgpress-cluster-template-${process.pid}`, 'data');
+process.env.PGPRESS_CLUSTER_TEMPLATE = clusterTemplate;
 const setup = spawnSync(process.execPath, ['--import', 'tsx', 'test/harness/globalSetup.ts', 'setup', ...needs], {
   cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8',
 });

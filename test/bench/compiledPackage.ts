@@ -70,11 +70,12 @@ export function compiledPackage(): string {
   return pkg;
 }
 
-/** The environment of a user's shell: none of npm test's npm_* variables, no pgpress settings of ours. */
+/** The environment of a user's shell: none of npm test's npm_* variables, no pgpress settings of ours
+ *  (nor the run's initdb template: an installed pgpress's clusters run initdb). */
 function userEnv(pkg: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('npm_') && !['DATABASE_URL', 'MIGRATIONS_DIR', 'PGPRESS_DATA_DIR', 'NODE_OPTIONS'].includes(k)) env[k] = v;
+    if (!k.startsWith('npm_') && !['DATABASE_URL', 'MIGRATIONS_DIR', 'PGPRESS_DATA_DIR', 'NODE_OPTIONS', 'PGPRESS_CLUSTER_TEMPLATE'].includes(k)) env[k] = v;
   }
   return { ...env, BENCH_DATABASE_URL: ADMIN_URL, PGPRESS_DATA_DIR: join(pkg, '.pgpress') };
 }

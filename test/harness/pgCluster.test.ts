@@ -80,6 +80,18 @@ test('committed rows survive an immediate stop; the replica reconnects and catch
   assert.deepEqual(r, { n: '103', max: 103 });
 });
 
+test('each cluster has a system identifier of its own, as initdb gives (npm test copies one initdb\'d template: PGPRESS_CLUSTER_TEMPLATE)', async () => {
+  const other = await startCluster();
+  try {
+    const q = 'SELECT system_identifier::text AS id FROM pg_control_system()';
+    const [[a], [r], [b]] = await Promise.all([cluster.primary.query(q), replica.query(q), other.primary.query(q)]);
+    assert.equal(r.id, a.id, 'a replica is a copy of its primary');
+    assert.notEqual(b.id, a.id);
+  } finally {
+    await other.destroy();
+  }
+});
+
 test('sweepStaleClusters removes dead dirs and spares live clusters', async () => {
   const stale = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpress-cluster-'));
   fs.writeFileSync(path.join(stale, 'owner.pid'), '999999999'); // no such process

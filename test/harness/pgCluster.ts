@@ -4,6 +4,7 @@
 export {
   bindir,
   clusterMajor,
+  initdbCluster,
   pgOwner,
   pidAlive,
   signalServer,
