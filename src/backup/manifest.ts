@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PgpressError } from '../errors/index.ts';
+import { FILES_AT_A_TIME, mapLimit } from './copyDataDir.ts';
 
 /** One copied file, relative to the data directory. */
 export interface ManifestFile {
@@ -100,18 +101,17 @@ export function hashFile(file: string): Promise<string> {
 /** Files of the backup that are missing, truncated or changed, each with what is wrong. */
 export async function checkFiles(backupDir: string, m: Manifest): Promise<string[]> {
   const data = join(baseDir(backupDir), m.id, 'data');
-  const bad: string[] = [];
-  for (const f of m.files) {
+  const found = await mapLimit(m.files, FILES_AT_A_TIME, async (f): Promise<string | undefined> => {
     const file = join(data, f.path);
     let size: number;
     try {
       size = statSync(file).size;
     } catch {
-      bad.push(`${f.path} (missing)`);
-      continue;
+      return `${f.path} (missing)`;
     }
-    if (size !== f.size) bad.push(`${f.path} (size ${size}, manifest says ${f.size}${size < f.size ? ': truncated' : ''})`);
-    else if ((await hashFile(file)) !== f.sha256) bad.push(`${f.path} (changed: SHA-256 differs from the manifest)`);
-  }
-  return bad;
+    if (size !== f.size) return `${f.path} (size ${size}, manifest says ${f.size}${size < f.size ? ': truncated' : ''})`;
+    if ((await hashFile(file)) !== f.sha256) return `${f.path} (changed: SHA-256 differs from the manifest)`;
+    return undefined;
+  });
+  return found.filter((b): b is string => b !== undefined);
 }

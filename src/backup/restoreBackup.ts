@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { isPgpressError, PgpressError } from '../errors/index.ts';
 import { restoreCommand } from './archiving.ts';
-import { copyHashed, makeDirs, syncFileSystem } from './copyDataDir.ts';
+import { copyHashed, FILES_AT_A_TIME, makeDirs, mapLimit, syncFileSystem } from './copyDataDir.ts';
 import { baseDir, pickBackup, type Manifest } from './manifest.ts';
 import { assertServerCanEnter, findProgram, pgOwner, runProgram } from './pgBinaries.ts';
 
@@ -77,13 +77,15 @@ function postmasterAlive(dataDir: string): boolean {
 async function copyBackup(backupDir: string, m: Manifest, target: string): Promise<string[]> {
   const from = join(baseDir(backupDir), m.id, 'data');
   makeDirs(target, [...m.dirs, 'pg_wal/archive_status']);
+  const buffers = Array.from({ length: FILES_AT_A_TIME }, () => Buffer.allocUnsafe(1 << 20));
+  const copies = await mapLimit(m.files, FILES_AT_A_TIME, (f, worker) => copyHashed(join(from, f.path), join(target, f.path), () => undefined, buffers[worker]));
   const bad: string[] = [];
-  for (const f of m.files) {
-    const r = await copyHashed(join(from, f.path), join(target, f.path), () => undefined);
+  m.files.forEach((f, i) => {
+    const r = copies[i];
     if (!r) bad.push(`${f.path} (missing)`);
     else if (r.size !== f.size) bad.push(`${f.path} (size ${r.size}, manifest says ${f.size}${r.size < f.size ? ': truncated' : ''})`);
     else if (r.sha256 !== f.sha256) bad.push(`${f.path} (changed: SHA-256 differs from the manifest)`);
-  }
+  });
   return bad;
 }
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { isPgpressError, PgpressError } from '../errors/index.ts';
 import { archiveCommand, archivingState, waitForArchived } from './archiving.ts';
-import { copyHashed, listDataDir, makeDirs, syncFileSystem } from './copyDataDir.ts';
+import { copyHashed, FILES_AT_A_TIME, listDataDir, makeDirs, mapLimit, syncFileSystem } from './copyDataDir.ts';
 import { baseDir, hashFile, writeManifest, type Manifest, type ManifestFile } from './manifest.ts';
 import { figuresAtRestorePoint } from './tableFigures.ts';
 
@@ -101,14 +101,12 @@ export async function takeBackup(opts: BackupOptions): Promise<BackupSummary> {
     makeDirs(dataOut, dirs);
     const total = sources.reduce((n, f) => n + f.size, 0);
     let copied = 0;
-    const files: ManifestFile[] = [];
-    for (const f of sources) {
-      const r = await copyHashed(join(dataDir, f.path), join(dataOut, f.path), (n) => {
-        copied += n;
-        opts.onProgress?.(copied, Math.max(total, copied));
-      });
-      if (r) files.push({ path: f.path, ...r });
-    }
+    const buffers = Array.from({ length: FILES_AT_A_TIME }, () => Buffer.allocUnsafe(1 << 20));
+    const copies = await mapLimit(sources, FILES_AT_A_TIME, (f, worker) => copyHashed(join(dataDir, f.path), join(dataOut, f.path), (n) => {
+      copied += n;
+      opts.onProgress?.(copied, Math.max(total, copied));
+    }, buffers[worker]));
+    const files: ManifestFile[] = sources.flatMap((f, i) => (copies[i] ? [{ path: f.path, ...copies[i] }] : []));
     syncFileSystem(dataOut);
     // wait_for_archive: returns once the WAL this backup needs is in the archive.
     const { rows: [stop] } = await client.query<{ lsn: string; labelfile: string; spcmapfile: string }>(
