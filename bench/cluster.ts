@@ -14,7 +14,8 @@ const CALLERS = 64;
 const POOL = 16;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 const ROUND_MS = Number(process.env.BENCH_SECONDS ?? 0.8) * 1000;
-const ARTICLES = 1000;
+/** Articles the reads pick from (BENCH_CLUSTER_ARTICLES; the smoke run makes 200: each is an API write). */
+const ARTICLES = Number(process.env.BENCH_CLUSTER_ARTICLES ?? 1000);
 
 /** ratio = Cluster ÷ bare pg; ratio_postgresjs = Cluster ÷ postgres.js (medians of per-round ratios). */
 export async function clusterBench(): Promise<Record<string, number>> {

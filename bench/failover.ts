@@ -15,12 +15,17 @@ async function once(synchronous: boolean, switchover: boolean): Promise<{ crash:
   const rig = await startHaRig({ synchronous });
   const off = onAbort(() => rig.close());
   const writers = Number(process.env.BENCH_FAILOVER_WRITERS ?? 6);
+  // Writing time before the disruption and after the new leader runs (underLoad's 1.5 s and 3 s by default).
+  const windows = {
+    ...(process.env.BENCH_FAILOVER_BEFORE_MS ? { beforeMs: Number(process.env.BENCH_FAILOVER_BEFORE_MS) } : {}),
+    ...(process.env.BENCH_FAILOVER_AFTER_MS ? { afterMs: Number(process.env.BENCH_FAILOVER_AFTER_MS) } : {}),
+  };
   try {
-    const r = await underLoad(rig, 'crash', { writers });
+    const r = await underLoad(rig, 'crash', { writers, ...windows });
     console.log(`failover (${synchronous ? 'synchronous_mode' : 'asynchronous'}) ${r.oldLeader.name} → ${r.newLeader.name}: ${JSON.stringify(r.figures)}`);
     if (!switchover) return { crash: r.figures };
     await rig.patroni.waitHealthy(120_000);
-    const s = await underLoad(rig, 'switchover', { writers, retry: true });
+    const s = await underLoad(rig, 'switchover', { writers, retry: true, ...windows });
     console.log(`switchover (retrying with Idempotency-Key) ${s.oldLeader.name} → ${s.newLeader.name}: ${JSON.stringify(s.figures)}`);
     return { crash: r.figures, switchover: s.figures };
   } finally {

@@ -71,7 +71,9 @@ export function startBench(scenarios: string[], env: Record<string, string>, opt
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    env: { ...(opts.baseEnv ?? process.env), BENCH_DATABASE_PREFIX: sweepablePrefix(), ...env },
+    // The checkout's runs clone the run's migrated template (BENCH_DATABASE_TEMPLATE) instead of
+    // migrating an empty database; another pgpress (bin: an installed package) migrates its own, as a user's would.
+    env: { ...(opts.baseEnv ?? process.env), BENCH_DATABASE_PREFIX: sweepablePrefix(), ...(opts.bin ? {} : { BENCH_DATABASE_TEMPLATE: process.env.PGPRESS_TEST_TEMPLATE! }), ...env },
   });
   const pid = child.pid!;
   let stdout = '';

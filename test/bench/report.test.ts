@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { ensureChromium, openHeadlessPage } from '../harness/chromium.ts';
 import { ADMIN_URL } from '../harness/services.ts';
 import { startBench } from './benchProcess.ts';
+import { checkFigures } from './smokeCases.ts';
 
 test('pgpress bench soak writes its JSON, report.html and report.png, and every chart of the report has data', async (t) => {
   const chromium = ensureChromium(); // the report's PNG is rendered by the same Debian chromium
@@ -22,6 +23,8 @@ test('pgpress bench soak writes its JSON, report.html and report.png, and every 
   // The scenario's last line is its figures as one JSON object.
   const last = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   assert.equal(last.scenario, 'soak');
+  // The smoke runs' check of soak is this one (smokeShippedRest.test.ts leaves soak to this file).
+  checkFigures('soak', last, stdout);
   const dir = /results in (\S+) /.exec(stderr)?.[1];
   assert.ok(dir && dir.startsWith(out), `the run names its folder under --out:\n${stderr}`);
   assert.match(dir, /\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/, 'the folder is named for the start time');

@@ -24,7 +24,7 @@ export const FLOORS: Record<string, Record<string, number>> = {
   // does no work or stalls grossly, not a 2× slowdown.
   api: { ratio: 0.2, ratio_default: 0.2, cpu_ratio: 0.12, cpu_ratio_default: 0.12 },
   cluster: { ratio: 0.3, ratio_postgresjs: 0.25 },
-  // Last quarter ÷ first of a 2 s soak: no leak or collapse within it.
+  // Last quarter ÷ first of a short soak (report.test.ts's 3 s run): no leak or collapse within it.
   soak: { rps_ratio: 0.2, rss_ratio: 0.5 },
   // 2k articles, 0.25 s rounds: at load average 12 on two cores cached ÷ hello was 0.39, cached ÷
   // uncached 2.5 and the 1 s Zipf mix's hit ratio 0.65. The hit-ratio floor catches a cache that
@@ -89,6 +89,12 @@ export const ENV = {
   BENCH_STRESS_MAX_STEPS: '5',
   BENCH_REPLICAS_MIX_SECONDS: '1',
   BENCH_ROUNDTRIPS_ARTICLES: '200',
+  // cluster reads by id from these (made one API write each): 1,000 cost ~5 s of a loaded run, 200 ~1 s.
+  BENCH_CLUSTER_ARTICLES: '200',
+  // failover: writers run 0.5 s before each of its three disruptions and 1.5 s after the new leader
+  // (not 1.5 s and 3 s): enough writes on both sides for its counts, 7.5 s less of the run.
+  BENCH_FAILOVER_BEFORE_MS: '500',
+  BENCH_FAILOVER_AFTER_MS: '1500',
   // The smoke run checks figures, not reports (test/bench/report.test.ts does): nothing written.
   BENCH_OUT: 'off',
 };
@@ -109,6 +115,12 @@ export async function smokeRun(name: string, t: TestContext, how: StartOptions &
   assert.equal(results.length, 1, stdout);
   const r = results[0]!;
   t.diagnostic(JSON.stringify(r));
+  checkFigures(name, r, stdout);
+}
+
+/** Checks a scenario's JSON line (r) against its sanity floors and its other invariants; stdout is
+ *  the run's output, shown when a check fails. smokeRun's check, and report.test.ts's for soak. */
+export function checkFigures(name: string, r: Record<string, unknown>, stdout: string): void {
   assert.equal(r.scenario, name);
   if (name === 'failover') {
     // No ratio here: safety counts. Synchronous mode loses no acknowledged write; no mode reports a committed write as failed.
