@@ -1,17 +1,19 @@
 // Server CPU per GET /v1/search: each variant is a server entry file (e.g. this checkout's and an
 // old revision's worktree, src/bench/servers/full.ts) started as the search scenario starts it
 // (query cache and shedding off), with optional environment; rounds interleave the variants
-// (A B, B A, ...), each round sends the same fixed number of requests at 16 connections (closed
-// loop, autocannon) and reads the server's CPU from /proc/<pid>/stat (utime + stime, 10 ms ticks).
-// Prints each round, then per variant the median CPU per request and the geometric mean of its
-// per-round ratios to the first variant, with the load average: on a loaded machine compare only ratios.
+// (A B, B A, ...), or run them all at once (SEARCH_SERVER_TOGETHER=1), each round sends the same
+// fixed number of requests at 16 connections (closed loop, autocannon) and reads the server's CPU
+// from /proc: the run time of its threads (schedstat, ns) and, for the split, utime and stime (stat,
+// 10 ms ticks). Prints each round, then per variant the median CPU per request and the geometric
+// mean and median of its per-round ratios to the first variant, with the load average: on a loaded
+// machine compare only ratios (at load 8-12, ±10-30 % a round: 20 rounds or more).
 //   DATABASE_URL=<seeded database> node --import tsx bench/searchServerCpu.ts \
 //     old=/tmp/old/src/bench/servers/full.ts new=src/bench/servers/full.ts ['lean=<entry>#KEY:value;KEY:value']
 // A variant `name%rate=...` is sent at that many requests per second (autocannon overallRate).
 // Env: SEARCH_SERVER_REQUESTS (2500 a round), SEARCH_SERVER_ROUNDS (8), SEARCH_SERVER_PATHS (comma
-// list of paths instead of the scenario's ten common words).
+// list of paths instead of the scenario's ten common words), SEARCH_SERVER_TOGETHER (1: together).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -22,6 +24,9 @@ import { median } from '../src/bench/measure.ts';
 const REQUESTS = Number(process.env.SEARCH_SERVER_REQUESTS ?? 2500);
 const ROUNDS = Number(process.env.SEARCH_SERVER_ROUNDS ?? 8);
 const CONNECTIONS = 16;
+// Every variant loaded at the same time (each by its own 16 connections): what the machine's other
+// work does to one, it does to the others (rounds in turn: the load moves between them).
+const TOGETHER = process.env.SEARCH_SERVER_TOGETHER === '1';
 const PATHS = process.env.SEARCH_SERVER_PATHS?.split(',') ?? COMMON_TERMS.map((t) => `/v1/search?q=${encodeURIComponent(t)}&limit=10`);
 const url = process.env.DATABASE_URL;
 if (!url) throw new Error('DATABASE_URL must name a seeded database (pgpress seed --scale 10 or more).');
@@ -47,10 +52,19 @@ function children(): number[] {
   return readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
-/** utime and stime of pid in ms. */
-function cpuOf(pid: number): { user: number; sys: number } {
+/** utime and stime of pid in ms (10 ms ticks), and its threads' run time in ms (ns precision:
+ *  /proc/<pid>/task/<tid>/schedstat, the GC's helper threads included). */
+function cpuOf(pid: number): { user: number; sys: number; run: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 };
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // a thread that ended since the listing: its time is no longer counted either way
+    }
+  }
+  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10, run: ns / 1e6 };
 }
 
 async function send(v: Variant, amount: number): Promise<{ p95: number; rps: number; failed: number }> {
@@ -88,16 +102,19 @@ try {
   }
   for (const v of variants) await send(v, Math.min(1500, REQUESTS)); // warm-up: JIT, pool
   const perRequest = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+  const measure = async (r: number, v: Variant): Promise<void> => {
+    const c0 = cpuOf(v.pid!);
+    const res = await send(v, REQUESTS);
+    const c1 = cpuOf(v.pid!);
+    const run = (c1.run - c0.run) / REQUESTS;
+    const user = (c1.user - c0.user) / REQUESTS;
+    const sys = (c1.sys - c0.sys) / REQUESTS;
+    perRequest.get(v)!.push(run);
+    console.log(`round ${r} ${v.name}${v.rate ? `@${v.rate}/s` : ''}: ${run.toFixed(3)} ms CPU/request (user ${user.toFixed(3)}, system ${sys.toFixed(3)}), ${res.rps.toFixed(0)} req/s, p95 ${res.p95.toFixed(1)} ms, ${res.failed} failed, load average ${loadavg()[0]!.toFixed(1)}`);
+  };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const v of r % 2 === 0 ? variants : [...variants].reverse()) {
-      const c0 = cpuOf(v.pid!);
-      const res = await send(v, REQUESTS);
-      const c1 = cpuOf(v.pid!);
-      const user = (c1.user - c0.user) / REQUESTS;
-      const sys = (c1.sys - c0.sys) / REQUESTS;
-      perRequest.get(v)!.push(user + sys);
-      console.log(`round ${r} ${v.name}${v.rate ? `@${v.rate}/s` : ''}: ${(user + sys).toFixed(3)} ms CPU/request (user ${user.toFixed(3)}, system ${sys.toFixed(3)}), ${res.rps.toFixed(0)} req/s, p95 ${res.p95.toFixed(1)} ms, ${res.failed} failed, load average ${loadavg()[0]!.toFixed(1)}`);
-    }
+    if (TOGETHER) await Promise.all(variants.map((v) => measure(r, v)));
+    else for (const v of r % 2 === 0 ? variants : [...variants].reverse()) await measure(r, v);
   }
   const first = perRequest.get(variants[0]!)!;
   for (const v of variants) {
@@ -105,9 +122,11 @@ try {
     // The geometric mean of per-round ratios: with the order reversed every other round (an even
     // number of rounds), a cost of running first or second in a round cancels out (measured at load
     // 20-25: the variant that ran first in a round used less CPU in 9 rounds of 10).
-    const logs = xs.map((x, i) => Math.log(x / first[i]!));
-    const ratio = Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length);
-    console.log(`${v.name}${v.rate ? `@${v.rate}/s` : ''}: median ${median(xs).toFixed(3)} ms CPU/request, ratio to ${variants[0]!.name} ${ratio.toFixed(3)} (geometric mean of per-round ratios ${xs.map((x, i) => (x / first[i]!).toFixed(2)).join(' ')})`);
+    // Together, a round's ratio has no order to cancel, and a round where one server alone was
+    // starved of CPU (3x its usual cost, seen at load 11-15) moves a mean: the median is printed too.
+    const ratios = xs.map((x, i) => x / first[i]!);
+    const ratio = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
+    console.log(`${v.name}${v.rate ? `@${v.rate}/s` : ''}: median ${median(xs).toFixed(3)} ms CPU/request, ratio to ${variants[0]!.name} ${ratio.toFixed(3)}, median ratio ${median(ratios).toFixed(3)} (geometric mean and median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(' ')})`);
   }
 } finally {
   for (const v of byKey.values()) await v.server!.stop();
