@@ -78,13 +78,19 @@ export class AdmissionControl {
     return this.inFlight >= this.opts.maxInFlight && this.queue.length >= this.opts.queueMax;
   }
 
+  /** Takes a slot if one is free and nobody waits (call leave() when the request ends); false otherwise. */
+  tryEnter(): boolean {
+    if (this.inFlight >= this.opts.maxInFlight || this.queue.length > 0) return false;
+    this.inFlight++;
+    return true;
+  }
+
   /**
    * Admits at once (admit() is called before this returns), queues, or refuses at once. Returns the
    * waiter when queued, for cancel() if the request goes away while it waits.
    */
   enter(admit: () => void, refuse: (reason: AdmissionRefusal) => void): AdmissionWaiter | undefined {
-    if (this.inFlight < this.opts.maxInFlight && this.queue.length === 0) {
-      this.inFlight++;
+    if (this.tryEnter()) {
       admit();
       return undefined;
     }

@@ -1,5 +1,6 @@
 // The end-to-end budget of a request: its database calls get what is left of it (requestContext),
 // and a request still unanswered shortly after it is answered 504 here, whatever it waits on.
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PgpressError } from '../errors/index.ts';
 
@@ -13,13 +14,13 @@ export function installRequestBudget(app: FastifyInstance, budgetMs: number): vo
   // Why one sweep and not a timer per request: arming and clearing a timer costs ~3 µs a request, a
   // Map entry far less. Every request has the same budget, so the Map (insertion order) is also in
   // deadline order: a sweep stops at the first request not yet due.
-  const open = new Map<object, { reply: FastifyReply; due: number }>();
+  const open = new Map<ServerResponse, { reply: FastifyReply; due: number }>();
   let sweeper: NodeJS.Timeout | undefined;
   const sweep = (): void => {
     const now = Date.now();
-    for (const [req, r] of open) {
+    for (const [res, r] of open) {
       if (r.due > now) break;
-      open.delete(req);
+      open.delete(res);
       if (!r.reply.sent) r.reply.send(new PgpressError('PGP_DEADLINE_EXCEEDED', `The request did not finish within its ${budgetMs} ms budget.`));
     }
     if (open.size === 0) {
@@ -27,20 +28,21 @@ export function installRequestBudget(app: FastifyInstance, budgetMs: number): vo
       sweeper = undefined;
     }
   };
-  app.addHook('onRequest', (req, reply, done) => {
-    open.set(req, { reply, due: Date.now() + budgetMs + BACKSTOP_GRACE_MS });
+  // A request leaves by its response's 'close', which Node emits once per response, sent or
+  // abandoned by its client: one shared listener instead of onResponse and onRequestAbort hooks
+  // (for the latter Fastify gives every request a listener and a closure).
+  const leave = function (this: ServerResponse): void {
+    open.delete(this);
+  };
+  app.addHook('onRequest', (_req, reply, done) => {
+    open.set(reply.raw, { reply, due: Date.now() + budgetMs + BACKSTOP_GRACE_MS });
+    reply.raw.on('close', leave);
     if (sweeper === undefined) {
       sweeper = setInterval(sweep, SWEEP_MS);
       sweeper.unref();
     }
     done();
   });
-  const leave = (req: object, done: () => void): void => {
-    open.delete(req);
-    done();
-  };
-  app.addHook('onResponse', (req, _reply, done) => leave(req, done));
-  app.addHook('onRequestAbort', (req, done) => leave(req, done));
   app.addHook('onClose', (_app, done) => {
     clearInterval(sweeper);
     sweeper = undefined;

@@ -49,8 +49,9 @@ export function installRequestContext(app: FastifyInstance, budgetMs: number): v
 /** Context for a read on behalf of req. */
 export function readCtx(req: FastifyRequest): ReadContext {
   // The actor (when a token was sent) reaches row-level security: its own drafts, or all as an editor.
-  const actor = req.actor === undefined ? {} : { actorId: req.actor.userId, role: req.actor.role };
-  return { session: req.consistency, deadline: req.deadline, ...actor };
+  return req.actor === undefined
+    ? { session: req.consistency, deadline: req.deadline }
+    : { session: req.consistency, deadline: req.deadline, actorId: req.actor.userId, role: req.actor.role };
 }
 
 /** Context for a write by req's authenticated actor. */

@@ -1,6 +1,9 @@
 // Request metrics: duration by route template and status class, requests in flight, 504s.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { LabelValues } from 'prom-client';
 import { httpMetrics } from './metrics.ts';
+
+type DurationLabels = LabelValues<'method' | 'route' | 'status_class'>;
 
 /**
  * Adds the request-metric hooks. Install first: an onRequest hook that fails (shedding, rate limit)
@@ -8,26 +11,28 @@ import { httpMetrics } from './metrics.ts';
  */
 export function installHttpMetrics(app: FastifyInstance): void {
   const m = httpMetrics();
-  // A request leaves the in-flight count once, by its response or by its client aborting.
-  const open = new WeakSet<FastifyRequest>();
-  const leave = (req: FastifyRequest): void => {
-    if (open.delete(req)) m.inFlight.dec();
+  // A request leaves the in-flight count by its response's 'close', which Node emits once per
+  // response, sent or abandoned by its client: no per-request record of who left, and no
+  // onRequestAbort hook (for which Fastify gives every request a listener and a closure).
+  const leave = (): void => {
+    m.live.inFlight--;
   };
-  app.addHook('onRequest', (req, _reply, done) => {
-    open.add(req);
-    m.inFlight.inc();
+  app.addHook('onRequest', (_req, reply, done) => {
+    m.live.inFlight++;
+    reply.raw.on('close', leave);
     done();
   });
-  app.addHook('onRequestAbort', (req, done) => {
-    leave(req);
-    done();
-  });
+  // One labels object per series, kept (the batched histogram holds it until its next batch).
+  const series = new Map<string, DurationLabels>();
   app.addHook('onResponse', (req, reply, done) => {
-    leave(req);
     // The route template (`/articles/:id`), never the URL: one series per route, not per id.
     const route = req.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
-    m.requestDuration.observe({ method: req.method, route, status_class: `${Math.floor(status / 100)}xx` }, reply.elapsedTime / 1000);
+    const statusClass = `${Math.floor(status / 100)}xx`;
+    const key = `${req.method} ${statusClass} ${route}`;
+    let labels = series.get(key);
+    if (labels === undefined) series.set(key, (labels = { method: req.method, route, status_class: statusClass }));
+    m.requestDuration.observe(labels, reply.elapsedTime / 1000);
     if (status === 504) m.deadlineExceeded.inc();
     done();
   });

@@ -1,6 +1,7 @@
 // The process's one prom-client registry and the application metrics registered in it; GET
 // /metrics (src/http/routes/metrics.ts) serves it with the database collectors' registry.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BatchedHistogram } from './batchedHistogram.ts';
 
 /** The registry every pgpress metric lives in. */
 export const registry = new Registry();
@@ -106,19 +107,22 @@ export function dbMetrics(): DbMetrics {
 export interface HttpMetrics {
   /** Requests shed with 503 (reason: event_loop, pool, queue_full, queue_timeout). */
   shed: Counter<'reason'>;
-  /** Admission control: requests holding a slot, waiting for one, the slots, and the waits. */
+  /** Admission control: requests holding a slot, waiting for one (gauges of `live`), the slots, and the waits. */
   admissionInFlight: Gauge;
   admissionQueued: Gauge;
   admissionLimit: Gauge;
-  admissionWait: Histogram;
+  admissionWait: BatchedHistogram<never>;
   /** Requests refused with 429 by the rate limit. */
   rateLimited: Counter;
   /** Rate-limit checks that failed (Redis slow or down) and let the request through. */
   rateLimitFailures: Counter;
   /** Request durations by route template, method and status class. */
-  requestDuration: Histogram<'method' | 'route' | 'status_class'>;
-  /** Requests being handled. */
+  requestDuration: BatchedHistogram<'method' | 'route' | 'status_class'>;
+  /** Requests being handled (a gauge of `live`). */
   inFlight: Gauge;
+  /** What the in-flight and admission gauges show, as plain numbers: the hot path moves these and
+   *  the gauges read them when scraped (Gauge.inc/dec hash their labels on every call). */
+  live: { inFlight: number; admitted: number; queued: number };
   /** Requests answered 504 (PGP_DEADLINE_EXCEEDED). */
   deadlineExceeded: Counter;
 }
@@ -127,12 +131,15 @@ let defaultHttp: HttpMetrics | undefined;
 
 /** The HTTP metrics in the process registry (created on first use). */
 export function httpMetrics(): HttpMetrics {
-  return (defaultHttp ??= {
+  if (defaultHttp) return defaultHttp;
+  const live = { inFlight: 0, admitted: 0, queued: 0 };
+  return (defaultHttp = {
+    live,
     shed: new Counter({ name: 'pgpress_http_shed_total', help: 'Requests shed with 503 under pressure, by reason (event_loop, pool, queue_full, queue_timeout).', labelNames: ['reason'], registers: [registry] }),
-    admissionInFlight: new Gauge({ name: 'pgpress_http_admission_in_flight', help: 'Requests admitted and in progress (at most the admission limit).', registers: [registry] }),
-    admissionQueued: new Gauge({ name: 'pgpress_http_admission_queued', help: 'Requests waiting for an admission slot.', registers: [registry] }),
+    admissionInFlight: new Gauge({ name: 'pgpress_http_admission_in_flight', help: 'Requests admitted and in progress (at most the admission limit).', registers: [registry], collect() { this.set(live.admitted); } }),
+    admissionQueued: new Gauge({ name: 'pgpress_http_admission_queued', help: 'Requests waiting for an admission slot.', registers: [registry], collect() { this.set(live.queued); } }),
     admissionLimit: new Gauge({ name: 'pgpress_http_admission_limit', help: 'Requests admitted at once at most (ADMISSION_MAX_IN_FLIGHT).', registers: [registry] }),
-    admissionWait: new Histogram({
+    admissionWait: new BatchedHistogram({
       name: 'pgpress_http_admission_wait_seconds',
       help: 'Time admitted requests waited for a slot (0: admitted at once).',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
@@ -140,14 +147,14 @@ export function httpMetrics(): HttpMetrics {
     }),
     rateLimited: new Counter({ name: 'pgpress_http_rate_limited_total', help: 'Requests refused with 429 by the rate limit.', registers: [registry] }),
     rateLimitFailures: new Counter({ name: 'pgpress_http_rate_limit_failures_total', help: 'Rate-limit checks that failed (Redis slow or down) and let the request through.', registers: [registry] }),
-    requestDuration: new Histogram({
+    requestDuration: new BatchedHistogram({
       name: 'pgpress_http_request_duration_seconds',
       help: 'HTTP request duration by method, route template (unmatched: no route) and status class (2xx…5xx).',
       labelNames: ['method', 'route', 'status_class'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    inFlight: new Gauge({ name: 'pgpress_http_requests_in_flight', help: 'HTTP requests being handled.', registers: [registry] }),
+    inFlight: new Gauge({ name: 'pgpress_http_requests_in_flight', help: 'HTTP requests being handled.', registers: [registry], collect() { this.set(live.inFlight); } }),
     deadlineExceeded: new Counter({ name: 'pgpress_http_deadline_exceeded_total', help: 'HTTP requests answered 504 (PGP_DEADLINE_EXCEEDED).', registers: [registry] }),
   });
 }

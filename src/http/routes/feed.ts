@@ -9,8 +9,12 @@ import { readCtx } from '../requestContext.ts';
 /** Deepest search page served (pages of up to 50: offsets stay within the search layer's bound). */
 const MAX_SEARCH_PAGE = 20;
 
+/** No filter: shared by every request without `meta` or `lang` (most of them). */
+const NO_FILTER: ContentFilter = Object.freeze({});
+
 /** The `meta` (JSON text) and `lang` query parameters as the library's filter. */
 function contentFilter(q: { meta?: string; lang?: string }): ContentFilter {
+  if (q.meta === undefined && q.lang === undefined) return NO_FILTER;
   return { ...(q.meta !== undefined ? { meta: parseMetaFilter(q.meta) } : {}), ...(q.lang !== undefined ? { lang: q.lang } : {}) };
 }
 
