@@ -58,8 +58,8 @@ async function setup(needsPgbouncer: boolean): Promise<void> {
     await dropWhere(admin, (_name, pid) => Number.isInteger(pid) && pid !== runner && isAlive(pid));
     await admin.query(`CREATE DATABASE ${quoteIdent(template)}`);
   });
-  await migrate({ url: databaseUrl(template), dir: resolve('migrations') });
-  await makeClusterTemplate(runner);
+  // initdb (the postgres OS user's process) runs while the migrations run on the server.
+  await Promise.all([migrate({ url: databaseUrl(template), dir: resolve('migrations') }), makeClusterTemplate(runner)]);
   process.stdout.write(`${template}\n`);
 }
 
