@@ -4,49 +4,49 @@
 // leakproof) could not use their GIN indexes.
 import { sql, type NamedQuery } from '../../db/sql.ts';
 
-// websearch_to_tsquery accepts what people type ("quoted phrases", -exclusions, or). ts_headline
-// runs only on the page of hits (after LIMIT): it parses and stems every word it is given. It copies
-// the text as it is, markup included, so matches are bracketed by the control characters U+0001 and
-// U+0002 (removed from the body first) and the repository escapes the snippet before turning them
-// into <mark> tags: a snippet is safe HTML.
+// websearch_to_tsquery accepts what people type ("quoted phrases", -exclusions, or).
+// The page's snippets by ts_headline, from a CTE `hits` (id, title, slug, published_at, rank, body,
+// search, q), in rank order; a search of one word has its snippets made by the repository instead
+// (wordSnippet.ts, statement search.ranked.word). ts_headline parses and stems every word it is given,
+// at a cost that grows faster than its text (0.01 ms for 20 characters, 0.06–0.1 for 300, 0.4 for a
+// 1,200-character body here), so it is first made from a window of the body: WINDOW characters from
+// BEFORE ahead of the first place where the query's first lexeme (less a final 'i': 'query' stems to
+// 'queri') appears in the lower-cased body, or from its beginning when it does not, less a partial
+// first and last word. When that marks no match: the whole body's headline if the body holds a
+// match (its weight-B lexemes match the query), else the beginning's. A body of WINDOW characters or
+// fewer is used whole. `hits` detoasts each body once (`body || ''`): the functions below read it
+// several times. ts_headline copies the text as it is, markup included, so matches are bracketed by
+// the control characters U+0001 and U+0002 (removed from the text first) and the repository escapes
+// the snippet before turning them into <mark> tags: a snippet is safe HTML. docs/schema.md, "Snippets".
 const HEADLINE = `'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxFragments=2, MaxWords=20, MinWords=8'`;
-
-// The page's snippets, from a CTE `hits` (id, title, slug, published_at, rank, body, search, q), in
-// rank order. ts_headline's cost grows faster than its text (0.01 ms for 20 characters, 0.06–0.1 for
-// 300, 0.4 for a 1,200-character body here), so it is first made from a window of the body: WINDOW
-// characters from BEFORE ahead of the first place where the query's first lexeme (less a final 'i':
-// 'query' stems to 'queri') appears in the lower-cased body, or from its beginning when it does not,
-// less a partial first and last word. When that marks no match: the whole body's headline if the
-// body holds a match (its weight-B lexemes match the query), else the beginning's. A body of WINDOW
-// characters or fewer is used whole. docs/schema.md, "Ranked search".
 const WINDOW = 240;
 const BEFORE = 80;
 
-/** SQL: the body's WINDOW characters from `from`, less a partial first and last word (cut at a space
- *  found by strpos and reverse: a pattern anchored at the end backtracks through the text). */
-const windowAt = (from: string): string => `translate(substr(body, ${from} + CASE WHEN ${from} > 1 THEN strpos(substr(body, ${from}, ${WINDOW}), ' ') ELSE 0 END,
-                   ${WINDOW} - CASE WHEN ${from} > 1 THEN strpos(substr(body, ${from}, ${WINDOW}), ' ') ELSE 0 END
-                       - CASE WHEN ${from} + ${WINDOW - 1} < length(body) THEN strpos(reverse(substr(body, ${from}, ${WINDOW})), ' ') ELSE 0 END),
-                   chr(1) || chr(2), '')`;
+/** SQL: a window's text from `raw`, the WINDOW + 1 characters of the body from `from` (the extra one
+ *  tells whether the body goes on), less a partial first and last word (cut at a space found by
+ *  strpos and reverse: a pattern anchored at the end backtracks through the text). */
+const windowText = (raw: string, from: string): string => `(SELECT translate(substr(x.w, 1 + CASE WHEN ${from} > 1 THEN strpos(x.w, ' ') ELSE 0 END,
+                             ${WINDOW} - CASE WHEN ${from} > 1 THEN strpos(x.w, ' ') ELSE 0 END - CASE WHEN x.more THEN strpos(reverse(x.w), ' ') ELSE 0 END),
+                      chr(1) || chr(2), '')
+            FROM (SELECT left(${raw}, ${WINDOW}) AS w, length(${raw}) > ${WINDOW} AS more) x)`;
 
 const SNIPPETS = `,
    found AS MATERIALIZED (
-     SELECT h.*, length(h.body) <= ${WINDOW} AS short,
-            strpos(lower(h.body), regexp_replace(substring(h.q::text from '''((?:[^'']|'''')*)'''), 'i$', '')) AS at
+     SELECT h.*, length(left(h.body, ${WINDOW + 1})) <= ${WINDOW} AS short,
+            greatest(1, strpos(lower(h.body), regexp_replace(substring(h.q::text from '''((?:[^'']|'''')*)'''), 'i$', '')) - ${BEFORE}) AS l
      FROM hits h
    ),
    heads AS MATERIALIZED (
-     SELECT f.*, ts_headline('english',
-                             CASE WHEN f.short THEN translate(f.body, chr(1) || chr(2), '')
-                                  ELSE ${windowAt('f.l')} END,
+     SELECT f.*, ts_headline('english', CASE WHEN f.short THEN translate(f.body, chr(1) || chr(2), '')
+                                             ELSE ${windowText(`substr(f.body, f.l, ${WINDOW + 1})`, 'f.l')} END,
                              f.q, ${HEADLINE}) AS head
-     FROM (SELECT x.*, greatest(1, coalesce(x.at, 0) - ${BEFORE}) AS l FROM found x) f
+     FROM found f
    )
    SELECT id, title, slug, published_at, rank,
           CASE WHEN short OR strpos(head, chr(1)) > 0 THEN head
                WHEN ts_filter(search, '{b}') @@ q THEN ts_headline('english', translate(body, chr(1) || chr(2), ''), q, ${HEADLINE})
                WHEN l = 1 THEN head
-               ELSE ts_headline('english', ${windowAt('1')}, q, ${HEADLINE})
+               ELSE ts_headline('english', ${windowText(`left(body, ${WINDOW + 1})`, '1')}, q, ${HEADLINE})
           END AS snippet
    FROM heads ORDER BY rank DESC, id DESC`;
 
@@ -54,7 +54,7 @@ const SNIPPETS = `,
 const fullText = (name: string, filter: string): NamedQuery => sql(
   name,
   `WITH hits AS (
-     SELECT a.id, a.title, a.slug, a.body, a.search, a.published_at, ts_rank_cd(a.search, q) AS rank, q
+     SELECT a.id, a.title, a.slug, a.body || '' AS body, a.search, a.published_at, ts_rank_cd(a.search, q) AS rank, q
      FROM articles_published a, websearch_to_tsquery('english', $1) AS q
      WHERE a.search @@ q AND a.status = 'published'${filter}
      ORDER BY rank DESC, a.id DESC
@@ -62,21 +62,29 @@ const fullText = (name: string, filter: string): NamedQuery => sql(
    )${SNIPPETS}`,
 );
 
-/** The product's ranked search: pgpress_search_top (migrations 0107-0161; a query of one lexeme
- *  reads pgpress_article_search_terms) picks the top offset + limit exactly as ranking every match
- *  would, mostly without ranking them; $4 a metadata containment
- *  (JSON text) or null, $5 a language or null. Snippets as in the full ranking, on the page only. */
-export const searchRanked = sql(
-  'search.ranked',
-  `WITH hits AS (
-     SELECT a.id, a.title, a.slug, a.body, a.search, a.published_at, t.rank, t.q
+/** SQL: the product's page of hits with `columns` (of a: the article, t: id, rank and q the query):
+ *  pgpress_search_top (migrations 0107-0161; a query of one lexeme reads
+ *  pgpress_article_search_terms) picks the top offset + limit exactly as ranking every match would,
+ *  mostly without ranking them; $4 a metadata containment (JSON text) or null, $5 a language or null. */
+const rankedPage = (columns: string): string => `SELECT ${columns}
      FROM (SELECT s.id, s.rank, q
            FROM websearch_to_tsquery('english', $1) AS q, pgpress_search_top(q, $2::int + $3::int, $4::jsonb, $5::text) AS s) t
      JOIN articles_published a ON a.id = t.id
      ORDER BY t.rank DESC, t.id DESC
-     LIMIT $2 OFFSET $3
+     LIMIT $2 OFFSET $3`;
+
+/** The product's ranked search, snippets as in the full ranking, on the page only. */
+export const searchRanked = sql(
+  'search.ranked',
+  `WITH hits AS (
+     ${rankedPage("a.id, a.title, a.slug, a.body || '' AS body, a.search, a.published_at, t.rank, t.q")}
    )${SNIPPETS}`,
 );
+
+/** The same page for a search of one word (letters only: one lexeme, or none for a stop word), each
+ *  hit with its body and the query's lexeme (quoted, as tsquery prints it), for the repository to
+ *  make the snippets (wordSnippet.ts). */
+export const searchRankedWord = sql('search.ranked.word', rankedPage('a.id, a.title, a.slug, a.published_at, t.rank, a.body, t.q::text AS lexeme'));
 
 // The full ranking: every match ranked, then the page. The baseline the ranked search must equal
 // (test/schema/searchRanking.test.ts, `npm run bench -- search`) and the schema scenario's statement.

@@ -4,7 +4,8 @@ import { PgpressError } from '../../errors/index.ts';
 import { TIMESTAMPTZ_AS_TEXT, isoTimestamp } from '../../db/timestampText.ts';
 import { toId } from '../ids.ts';
 import { resolveFilter, type ContentFilter } from '../feed/filter.ts';
-import { searchRanked, similarTitles } from './queries.ts';
+import { searchRanked, searchRankedWord, similarTitles } from './queries.ts';
+import { wordSnippet } from './wordSnippet.ts';
 
 /** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
 const READ = { read: true } as const;
@@ -42,8 +43,12 @@ export function snippetHtml(raw: string): string {
   return escaped.replaceAll('\u0001', '<mark>').replaceAll('\u0002', '</mark>');
 }
 
-/** search.ranked with published_at as text: each hit's ISO string is made from it without a Date. */
+/** search.ranked and search.ranked.word with published_at as text: each hit's ISO string is made from it without a Date. */
 const searchRankedQuery = { ...searchRanked, types: TIMESTAMPTZ_AS_TEXT };
+const searchRankedWordQuery = { ...searchRankedWord, types: TIMESTAMPTZ_AS_TEXT };
+
+/** A search of one word: its snippets are made here (wordSnippet.ts), not by ts_headline. */
+const ONE_WORD = /^\s*[A-Za-z]+\s*$/;
 
 /** A hit's publishedAt from the column as text (this query's parsers) or as a Date (another path's). */
 function publishedAt(v: string | Date | null): string | null {
@@ -61,12 +66,16 @@ export async function search(db: Queryable, text: string, limit = 10, offset = 0
   if (!Number.isInteger(offset) || offset < 0 || offset > MAX_SEARCH_OFFSET) {
     throw new PgpressError('PGP_VALIDATION', `offset must be between 0 and ${MAX_SEARCH_OFFSET}.`, { details: { field: 'offset' } });
   }
-  const { rows } = await db.query<{ id: string; title: string; slug: string; published_at: string | Date | null; rank: number; snippet: string }>(
-    searchRankedQuery,
-    [text, limit, offset, content.kind === 'meta' ? content.value : null, content.kind === 'lang' ? content.value : null],
-    READ,
-  );
-  return rows.map((r) => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: publishedAt(r.published_at), rank: r.rank, snippet: snippetHtml(r.snippet) }));
+  const params = [text, limit, offset, content.kind === 'meta' ? content.value : null, content.kind === 'lang' ? content.value : null];
+  type Row = { id: string; title: string; slug: string; published_at: string | Date | null; rank: number };
+  const hit = (r: Row, snippet: string): SearchHit => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: publishedAt(r.published_at), rank: r.rank, snippet });
+  if (ONE_WORD.test(text)) {
+    const { rows } = await db.query<Row & { body: string; lexeme: string }>(searchRankedWordQuery, params, READ);
+    // The lexeme as tsquery prints it, 'queri': letters only for a word of letters.
+    return rows.map((r) => hit(r, wordSnippet(r.body, /^'([a-z]+)'$/.exec(r.lexeme)?.[1] ?? '')));
+  }
+  const { rows } = await db.query<Row & { snippet: string }>(searchRankedQuery, params, READ);
+  return rows.map((r) => hit(r, snippetHtml(r.snippet)));
 }
 
 /** Published articles whose title is similar to `text` (tolerates typos), most similar first. */

@@ -1,0 +1,95 @@
+// Snippets for a search of one word, made here from the article's body instead of by ts_headline in
+// the database: ts_headline parses and stems every word it is given, and that was most of a
+// one-word search's database CPU. The query's lexeme comes from the database (websearch_to_tsquery);
+// a word of the body matches when its Snowball English stem is that lexeme and it is not one of
+// PostgreSQL's English stop words: the stemmer is the one PostgreSQL's english_stem runs
+// (snowball-stemmers; equal on the 115,061 non-stop words of Debian's american-english-large). Words
+// are runs of letters, as the parser splits them: not inside a run of letters and digits, nor part
+// of a host, an email or a path (x.word.com, word@x.org, a/word). docs/schema.md, "Snippets";
+// test/schema/searchRanking.test.ts checks the marks against ts_headline's on the same text.
+import { createRequire } from 'node:module';
+
+interface Stemmer { stem(word: string): string }
+const english: Stemmer = (createRequire(import.meta.url)('snowball-stemmers') as { newStemmer(lang: string): Stemmer }).newStemmer('english');
+
+/** PostgreSQL 15's tsearch_data/english.stop. */
+const STOP_WORDS = new Set(('i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers ' +
+  'herself it its itself they them their theirs themselves what which who whom this that these those am is are was were be been ' +
+  'being have has had having do does did doing a an the and but if or because as until while of at by for with about against ' +
+  'between into through during before after above below to from up down in out on off over under again further then once here ' +
+  'there when where why how all any both each few more most other some such no nor not only own same so than too very s t can ' +
+  'will just don should now').split(' '));
+
+/** Characters of body a snippet shows, from BEFORE ahead of the first match. */
+export const WINDOW = 240;
+const BEFORE = 80;
+
+// The words of a text that begin with one letter (either case): a lexeme keeps its word's first
+// letter, so only those words can be a match. One expression per letter, made when first needed.
+const wordsByInitial = new Map<string, RegExp>();
+function wordsStartingWith(initial: string): RegExp {
+  let re = wordsByInitial.get(initial);
+  if (re === undefined) {
+    re = new RegExp(`(?<![\\p{L}\\p{N}.@/])[${initial}${initial.toUpperCase()}]\\p{L}*(?![\\p{L}\\p{N}]|[.@/][\\p{L}\\p{N}])`, 'gu');
+    wordsByInitial.set(initial, re);
+  }
+  return re;
+}
+
+// Stems already computed (the stemmer costs ~7 µs a word; a page's words repeat); emptied when full.
+const stems = new Map<string, string>();
+const MAX_STEMS = 50_000;
+
+/** Whether a word is a match for the lexeme: its stem, unless it is a stop word. */
+function matches(word: string, lexeme: string): boolean {
+  const lower = word.toLowerCase();
+  let s = stems.get(lower);
+  if (s === undefined) {
+    if (stems.size >= MAX_STEMS) stems.clear();
+    s = STOP_WORDS.has(lower) ? '' : english.stem(lower);
+    stems.set(lower, s);
+  }
+  return s === lexeme;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+
+/** Safe HTML: WINDOW characters of the body from BEFORE ahead of its first match (from its
+ *  beginning when it has none), less a partial first and last word and U+0001 and U+0002, escaped,
+ *  every match in <mark>.
+ *  A body of WINDOW characters or fewer is shown whole. */
+export function wordSnippet(body: string, lexeme: string): string {
+  if (!/^[a-z]+$/.test(lexeme)) return escapeHtml(body.length > WINDOW ? windowOf(body, 0) : body);
+  const candidates = wordsStartingWith(lexeme[0]!);
+  let text = body;
+  if (body.length > WINDOW) {
+    let at = 0;
+    for (const m of body.matchAll(candidates)) {
+      if (matches(m[0], lexeme)) {
+        at = m.index!;
+        break;
+      }
+    }
+    text = windowOf(body, Math.max(0, at - BEFORE));
+  }
+  // U+0001 and U+0002 are taken out, as ts_headline's path takes them out (its marks): no snippet holds them.
+  text = text.replace(/[\u0001\u0002]/g, '');
+  let html = '';
+  let done = 0;
+  for (const m of text.matchAll(candidates)) {
+    if (!matches(m[0], lexeme)) continue;
+    html += `${escapeHtml(text.slice(done, m.index))}<mark>${escapeHtml(m[0])}</mark>`;
+    done = m.index! + m[0].length;
+  }
+  return html + escapeHtml(text.slice(done));
+}
+
+/** WINDOW characters of body from `from`, less a partial first word (unless from is 0) and last word
+ *  (unless the body ends there). */
+function windowOf(body: string, from: number): string {
+  const w = body.slice(from, from + WINDOW);
+  const start = from > 0 ? w.indexOf(' ') + 1 : 0;
+  const last = from + WINDOW < body.length ? w.lastIndexOf(' ') : -1;
+  return w.slice(start, last >= start ? last : w.length);
+}
