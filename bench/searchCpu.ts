@@ -1,5 +1,4 @@
-// Database CPU per search statement, from the backend's own /proc/<pid>/stat (user + system, 10 ms
-// ticks), robust to a loaded machine where wall-clock times are not. Each variant is a SQL file
+// Database CPU per search statement, from the backend's run time (processCpuMs: schedstat, ns), robust to a loaded machine where wall-clock times are not. Each variant is a SQL file
 // with the product statement's parameters ($1 text, $2 limit, $3 offset, $4 meta, $5 lang), run
 // prepared (named, as the Cluster sends it) on a connection of its own; rounds interleave the
 // variants (A B, B A, ...), each round runs every term REPS times per variant. Prints CPU per call
@@ -13,6 +12,7 @@ import pg from 'pg';
 import { tailVocabulary } from '../src/ops/seed/words.ts';
 import { TAIL_WORDS } from '../src/ops/seed/seed.ts';
 import { median } from '../src/bench/measure.ts';
+import { processCpuMs } from '../src/bench/cpuMeter.ts';
 
 const ROUNDS = Number(process.env.SEARCH_CPU_ROUNDS ?? 10);
 const REPS = Number(process.env.SEARCH_CPU_REPS ?? 20);
@@ -24,11 +24,6 @@ const CLASSES: Record<string, string[]> = {
 };
 const only = process.env.SEARCH_CPU_TERMS?.split(',');
 if (only) for (const k of Object.keys(CLASSES)) CLASSES[k] = CLASSES[k]!.filter((t) => only.includes(t));
-
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-}
 
 const files = process.argv.slice(2);
 if (files.length === 0) throw new Error('usage: node bench/searchCpu.ts variant.sql [variant.sql ...]');
@@ -55,9 +50,9 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const v of order) {
     for (const [cls, terms] of Object.entries(CLASSES)) {
       if (terms.length === 0) continue;
-      const before = cpuMs(v.pid);
+      const before = processCpuMs(v.pid)!;
       for (let i = 0; i < REPS; i++) for (const t of terms) await v.c.query({ name: v.name, text: v.text, values: [t, 10, 0, null, null] });
-      per[v.file]![cls]!.push((cpuMs(v.pid) - before) / (REPS * terms.length));
+      per[v.file]![cls]!.push((processCpuMs(v.pid)! - before) / (REPS * terms.length));
     }
   }
   loads.push(loadavg()[0]!);

@@ -13,13 +13,14 @@
 // Env: SEARCH_SERVER_REQUESTS (2500 a round), SEARCH_SERVER_ROUNDS (8), SEARCH_SERVER_PATHS (comma
 // list of paths instead of the scenario's ten common words), SEARCH_SERVER_TOGETHER (1: together).
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { startServerProcess, type ServerProcess } from '../src/bench/httpLoad.ts';
 import { COMMON_TERMS } from '../src/bench/scenarios/search.ts';
 import { median } from '../src/bench/measure.ts';
+import { processCpuMs } from '../src/bench/cpuMeter.ts';
 
 const REQUESTS = Number(process.env.SEARCH_SERVER_REQUESTS ?? 2500);
 const ROUNDS = Number(process.env.SEARCH_SERVER_ROUNDS ?? 8);
@@ -52,19 +53,11 @@ function children(): number[] {
   return readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
-/** utime and stime of pid in ms (10 ms ticks), and its threads' run time in ms (ns precision:
- *  /proc/<pid>/task/<tid>/schedstat, the GC's helper threads included). */
+/** utime and stime of pid in ms (10 ms ticks), and its threads' run time in ms (processCpuMs: ns
+ *  precision, the GC's helper threads included). */
 function cpuOf(pid: number): { user: number; sys: number; run: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // a thread that ended since the listing: its time is no longer counted either way
-    }
-  }
-  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10, run: ns / 1e6 };
+  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10, run: processCpuMs(pid) ?? NaN };
 }
 
 async function send(v: Variant, amount: number): Promise<{ p95: number; rps: number; failed: number }> {

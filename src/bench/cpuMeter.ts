@@ -1,8 +1,8 @@
 // CPU spent by this process and by a database's backends while a variant runs: a measure of work
 // per operation that a loaded machine moves less than throughput (it still counts cache misses and
 // contention, but not the time spent waiting for a core). Backends are read from
-// /proc/<pid>/schedstat (ns run time): the server must run on this machine, else backendUs is NaN.
-import { readFileSync } from 'node:fs';
+// /proc/<pid>/task/*/schedstat (ns run time): the server must run on this machine, else backendUs is NaN.
+import { readFileSync, readdirSync } from 'node:fs';
 import type pg from 'pg';
 
 /** CPU in µs over one measured window. */
@@ -13,12 +13,25 @@ export interface CpuSpent {
   backendUs: number;
 }
 
-function runNs(pid: number): number | undefined {
+/** CPU time a process has run, in ms, every thread counted (/proc/<pid>/task/<tid>/schedstat, ns:
+ *  a Node process's collector and libuv threads too); undefined when it is gone or on another machine.
+ *  10 ms ticks (utime and stime of /proc/<pid>/stat) are too coarse for a few thousand requests. */
+export function processCpuMs(pid: number): number | undefined {
+  let tids: string[];
   try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return undefined; // gone, or on another machine
+    return undefined;
   }
+  let ns = 0;
+  for (const tid of tids) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // a thread that ended since the listing: its time is no longer counted either way
+    }
+  }
+  return ns / 1e6;
 }
 
 async function backendPids(admin: pg.Pool, database: string): Promise<number[]> {
@@ -30,13 +43,13 @@ async function backendPids(admin: pg.Pool, database: string): Promise<number[]> 
 export async function measureCpu<T>(admin: pg.Pool, database: string, fn: () => Promise<T>): Promise<{ value: T; cpu: CpuSpent }> {
   const before = new Map<number, number>();
   const pids = await backendPids(admin, database);
-  const local = pids.some((p) => runNs(p) !== undefined);
-  for (const p of pids) before.set(p, runNs(p) ?? 0);
+  const local = pids.some((p) => processCpuMs(p) !== undefined);
+  for (const p of pids) before.set(p, processCpuMs(p) ?? 0);
   const c0 = process.cpuUsage();
   const value = await fn();
   const c = process.cpuUsage(c0);
-  let backendNs = 0;
+  let backendMs = 0;
   // A backend that started during the window counts from 0; one that ended is lost (pools here keep theirs).
-  for (const p of await backendPids(admin, database)) backendNs += (runNs(p) ?? before.get(p) ?? 0) - (before.get(p) ?? 0);
-  return { value, cpu: { clientUs: c.user + c.system, backendUs: local ? backendNs / 1000 : NaN } };
+  for (const p of await backendPids(admin, database)) backendMs += (processCpuMs(p) ?? before.get(p) ?? 0) - (before.get(p) ?? 0);
+  return { value, cpu: { clientUs: c.user + c.system, backendUs: local ? backendMs * 1000 : NaN } };
 }

@@ -3,13 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { processCpuMs } from './cpuMeter.ts';
 import { onAbort } from './lifecycle.ts';
 import { recordOp } from './timeline.ts';
 
 /** A benchmark server in its own process. */
 export interface ServerProcess {
   url: string;
-  /** CPU time (user + system) the process has used so far, in ms (from /proc, 10 ms ticks). */
+  /** CPU time the process has run so far, every thread, in ms (processCpuMs). */
   cpuMs(): number;
   /** Resident memory of the process now, in MiB (from /proc). */
   rssMb(): number;
@@ -48,11 +49,7 @@ export async function startServerProcess(entry: string, env: Record<string, stri
   const pid = child.pid!;
   const server: ServerProcess = {
     url,
-    cpuMs() {
-      // Fields 14 and 15 of /proc/PID/stat (after the command in parentheses): utime and stime.
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-    },
+    cpuMs: () => processCpuMs(pid) ?? NaN,
     rssMb() {
       const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       return Number(kb) / 1024;

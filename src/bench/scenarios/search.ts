@@ -9,7 +9,6 @@
 // of those admitted), with the CPU each request cost the database backends, the server and the load
 // generator (all on the same cores here).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { Cluster } from '../../db/cluster.ts';
@@ -18,6 +17,7 @@ import { tailVocabulary } from '../../ops/seed/words.ts';
 import { searchArticles } from '../../content/search/queries.ts';
 import { search } from '../../content/search/repository.ts';
 import { benchDatabase } from '../benchDatabase.ts';
+import { processCpuMs } from '../cpuMeter.ts';
 import { shippedServer, startServerProcess } from '../httpLoad.ts';
 import { summarise } from '../openLoop.ts';
 import { median, roundOrder } from '../measure.ts';
@@ -39,23 +39,12 @@ export const MULTI_TERMS = ['checkpoint fsync', 'query planner', 'deadlocks or s
 type Row = { id: number; rank: number };
 const p95 = (xs: number[]): number => summarise(xs).p95;
 
-/** CPU time (user + system) a process has used, in ms, from /proc (10 ms ticks); null when unreadable
- *  (a database on another machine). */
-function processCpuMs(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return null;
-  }
-}
-
 /** CPU used by each readable backend now, in ms, by pid (none readable: a database on another machine). */
 function backendsCpuMs(pids: number[]): Map<number, number> {
   const byPid = new Map<number, number>();
   for (const pid of pids) {
     const ms = processCpuMs(pid);
-    if (ms !== null) byPid.set(pid, ms);
+    if (ms !== undefined) byPid.set(pid, ms);
   }
   return byPid;
 }

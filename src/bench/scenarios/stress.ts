@@ -109,6 +109,36 @@ async function scrapedStep(server: ServerProcess, next: ReturnType<typeof userMi
   return { s, view: serverView(before, await scrapeMetrics(server.url)) };
 }
 
+/** The figures of a step past the knee, each key after `prefix` (past_, far_). */
+function stepFigures(prefix: string, { s, view }: Awaited<ReturnType<typeof scrapedStep>>, knee: Step): Record<string, Figure> {
+  const a = s.result.all;
+  const figures: Record<string, Figure> = {
+    rate: Math.round(s.rate),
+    // Goodput ÷ the knee's (kept near 1 by shedding; a collapse falls far below).
+    goodput_ratio: Number((s.result.goodput / Math.max(1, knee.result.goodput)).toFixed(3)),
+    shed_share: Number((a.shed / Math.max(1, a.sent)).toFixed(3)),
+    retry_after_share: a.shed === 0 ? 1 : Number((a.shedWithRetryAfter / a.shed).toFixed(3)),
+    // Admitted (2xx) latency from each request's scheduled send: timer lag, a wait for a connection and all.
+    admitted_p99_ms: a.ok.p99,
+    // The same from the moment the request had a connection: without this process's own lag.
+    service_p99_ms: a.service.p99,
+    // How long requests waited in this process for their send (a late timer, every connection busy).
+    generator_wait_p99_ms: a.waited.p99,
+    // The server's own p99 of its 2xx answers (from its onRequest hook; the upper bound of the
+    // histogram bucket holding it).
+    server_p99_le_ms: view.served2xxMs,
+    timeouts: a.timeouts,
+    // CPU ms per request offered, this process and the server's (from /proc): what each request costs on the shared cores.
+    generator_cpu_ms: s.generatorCpuMs,
+    server_cpu_ms: s.serverCpuMs,
+    // The kernel's listen-queue overflows during the step (a machine-wide counter).
+    listen_overflows: s.tcp.listenOverflows,
+    // RSS ÷ at the knee: a backlog held in memory grows it with the excess load.
+    rss_ratio: Number((s.rssMb / knee.rssMb).toFixed(3)),
+  };
+  return Object.fromEntries(Object.entries(figures).map(([k, v]) => [`${prefix}_${k}`, v]));
+}
+
 async function runStress(ctx: ScenarioContext): Promise<ScenarioResult> {
   ctx.progress(0, 'seeding');
   // Shedding and admission control at their defaults (or as this environment sets ADMISSION_*,
@@ -168,7 +198,6 @@ async function runStress(ctx: ScenarioContext): Promise<ScenarioResult> {
     const far = await scrapedStep(fx.server, next, farRate, STEP_SECONDS);
     const p = past.result.all;
     const f = far.s.result.all;
-    const rssAtKnee = knee.rssMb;
     const judged = [...steps, ...notPast, past];
     const timeouts = judged.reduce((n, s) => n + s.result.all.timeouts, 0);
     const failures = judged.reduce((n, s) => n + s.result.all.failures, 0);
@@ -181,57 +210,25 @@ async function runStress(ctx: ScenarioContext): Promise<ScenarioResult> {
       knee_goodput: Math.round(knee.result.goodput),
       knee_p99_ms: knee.result.all.ok.p99,
       saturated_at_rate: saturatedAt ? Math.round(saturatedAt.rate) : Number.NaN,
-      past_rate: Math.round(pastRate),
+      ...stepFigures('past', run, knee),
       // Whether the step was past saturation (not served in full), and the steps tried to get there.
       past_saturated: !served(past.result),
       past_attempts: notPast.length + 1,
-      // Past the knee: goodput ÷ the knee's (kept near 1 by shedding; a collapse falls far below).
-      past_goodput_ratio: Number((past.result.goodput / Math.max(1, knee.result.goodput)).toFixed(3)),
-      past_shed_share: Number((p.shed / Math.max(1, p.sent)).toFixed(3)),
-      past_retry_after_share: p.shed === 0 ? 1 : Number((p.shedWithRetryAfter / p.shed).toFixed(3)),
-      // Admitted (2xx) latency from each request's scheduled send: timer lag, a wait for a connection and all.
       past_admitted_p50_ms: p.ok.p50,
-      past_admitted_p99_ms: p.ok.p99,
       past_admitted_max_ms: p.ok.max,
-      // The same from the moment the request had a connection: without this process's own lag.
-      past_service_p99_ms: p.service.p99,
-      // How long requests waited in this process for their send (a late timer, every connection busy).
-      past_generator_wait_p99_ms: p.waited.p99,
       past_admitted_p99_bound_ms: bound,
       past_admitted_p99_within_bound: p.ok.p99 <= bound,
-      past_timeouts: p.timeouts,
-      // The server's own p99 of its 2xx answers (from its onRequest hook; the upper bound of the
-      // histogram bucket holding it) and of the admission queue's waits (NaN: admission off).
-      past_server_p99_le_ms: view.served2xxMs,
+      // The server's p99 of the admission queue's waits (NaN: admission off).
       past_admission_wait_p99_le_ms: view.waitedMs,
       past_generator_loop_p99_ms: past.generatorLoopP99Ms,
-      // CPU ms per request offered, this process and the server's (from /proc): what each request costs on the shared cores.
-      past_generator_cpu_ms: past.generatorCpuMs,
-      past_server_cpu_ms: past.serverCpuMs,
-      // Connections opened during the step (the generator's are open before it starts) and the
-      // kernel's listen-queue overflows and SYN retransmissions meanwhile (machine-wide counters).
+      // Connections opened during the step (the generator's are open before it starts) and SYN retransmissions meanwhile.
       past_connections_opened: past.result.connectionsOpened,
-      past_listen_overflows: past.tcp.listenOverflows,
       past_syn_retransmits: past.tcp.synRetransmits,
       // The server's count of 503s during the step by reason (event_loop, pool, queue_full, queue_timeout).
       past_shed_reasons: view.shedReasons,
-      // RSS past the knee ÷ at the knee: a backlog held in memory grows it with the excess load.
-      past_rss_ratio: Number((past.rssMb / rssAtKnee).toFixed(3)),
       // Twice the past rate (the old past rate, twice the first not served): reported, not judged.
-      far_rate: Math.round(farRate),
-      far_goodput_ratio: Number((far.s.result.goodput / Math.max(1, knee.result.goodput)).toFixed(3)),
-      far_shed_share: Number((f.shed / Math.max(1, f.sent)).toFixed(3)),
-      far_retry_after_share: f.shed === 0 ? 1 : Number((f.shedWithRetryAfter / f.shed).toFixed(3)),
-      far_admitted_p99_ms: f.ok.p99,
-      far_service_p99_ms: f.service.p99,
-      far_generator_wait_p99_ms: f.waited.p99,
-      far_server_p99_le_ms: far.view.served2xxMs,
-      far_timeouts: f.timeouts,
+      ...stepFigures('far', far, knee),
       far_errors: f.errors + f.failures,
-      far_generator_cpu_ms: far.s.generatorCpuMs,
-      far_server_cpu_ms: far.s.serverCpuMs,
-      far_listen_overflows: far.s.tcp.listenOverflows,
-      far_rss_ratio: Number((far.s.rssMb / rssAtKnee).toFixed(3)),
       // Ramp and past-the-knee steps (the far step's are far_timeouts, far_errors).
       timeouts,
       errors: timeouts + failures + judged.reduce((n, s) => n + s.result.all.errors, 0),
