@@ -6,7 +6,9 @@
 // from /proc: the run time of its threads (schedstat, ns) and, for the split, utime and stime (stat,
 // 10 ms ticks). Prints each round, then per variant the median CPU per request and the geometric
 // mean and median of its per-round ratios to the first variant, with the load average: on a loaded
-// machine compare only ratios (at load 8-12, ±10-30 % a round: 20 rounds or more).
+// machine compare only ratios (at load 8-12, ±10-30 % a round: 20 rounds or more). One at a time,
+// a round also reads the database's backends (every client backend of the database, on this
+// machine): their CPU per request is the variant's.
 //   DATABASE_URL=<seeded database> node --import tsx bench/searchServerCpu.ts \
 //     old=/tmp/old/src/bench/servers/full.ts new=src/bench/servers/full.ts ['lean=<entry>#KEY:value;KEY:value']
 // A variant `name%rate=...` is sent at that many requests per second (autocannon overallRate).
@@ -17,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { startServerProcess, type ServerProcess } from '../src/bench/httpLoad.ts';
 import { COMMON_TERMS } from '../src/bench/scenarios/search.ts';
 import { median } from '../src/bench/measure.ts';
@@ -73,6 +76,19 @@ async function send(v: Variant, amount: number): Promise<{ p95: number; rps: num
   return { p95: latencies[Math.floor(latencies.length * 0.95)] ?? NaN, rps: r.requests.average, failed: r.non2xx + r.errors };
 }
 
+const admin = new pg.Client({ connectionString: url });
+await admin.connect();
+/** CPU used so far by each client backend of the database, by pid (ms). */
+async function backendsCpu(): Promise<Map<number, number>> {
+  const { rows } = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()");
+  const byPid = new Map<number, number>();
+  for (const { pid } of rows) {
+    const ms = processCpuMs(pid);
+    if (ms !== undefined) byPid.set(pid, ms);
+  }
+  return byPid;
+}
+
 const variants = process.argv.slice(2).map(parseVariant);
 if (variants.length === 0) throw new Error('Name at least one variant: name=entry (see the comment at the top).');
 const common = { DATABASE_URL: url, JWT_SECRET: randomBytes(32).toString('hex'), RATE_LIMIT_MAX: '0', MIGRATE_ON_START: 'false', LOG_LEVEL: 'silent', REDIS_URL: '', CACHE_ENABLED: 'false', SHED_EVENT_LOOP_DELAY_MS: '0' };
@@ -95,15 +111,21 @@ try {
   }
   for (const v of variants) await send(v, Math.min(1500, REQUESTS)); // warm-up: JIT, pool
   const perRequest = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+  const perRequestDb = new Map<Variant, number[]>(variants.map((v) => [v, []]));
   const measure = async (r: number, v: Variant): Promise<void> => {
+    const b0 = TOGETHER ? undefined : await backendsCpu();
     const c0 = cpuOf(v.pid!);
     const res = await send(v, REQUESTS);
     const c1 = cpuOf(v.pid!);
+    const b1 = TOGETHER ? undefined : await backendsCpu();
+    // Backends alive at both reads (one that ended in between is left out).
+    const db = b0 && b1 ? [...b1].reduce((sum, [pid, ms]) => sum + (b0.has(pid) ? ms - b0.get(pid)! : 0), 0) / REQUESTS : NaN;
+    if (!Number.isNaN(db)) perRequestDb.get(v)!.push(db);
     const run = (c1.run - c0.run) / REQUESTS;
     const user = (c1.user - c0.user) / REQUESTS;
     const sys = (c1.sys - c0.sys) / REQUESTS;
     perRequest.get(v)!.push(run);
-    console.log(`round ${r} ${v.name}${v.rate ? `@${v.rate}/s` : ''}: ${run.toFixed(3)} ms CPU/request (user ${user.toFixed(3)}, system ${sys.toFixed(3)}), ${res.rps.toFixed(0)} req/s, p95 ${res.p95.toFixed(1)} ms, ${res.failed} failed, load average ${loadavg()[0]!.toFixed(1)}`);
+    console.log(`round ${r} ${v.name}${v.rate ? `@${v.rate}/s` : ''}: ${run.toFixed(3)} ms CPU/request (user ${user.toFixed(3)}, system ${sys.toFixed(3)}; database ${db.toFixed(3)}), ${res.rps.toFixed(0)} req/s, p95 ${res.p95.toFixed(1)} ms, ${res.failed} failed, load average ${loadavg()[0]!.toFixed(1)}`);
   };
   for (let r = 0; r < ROUNDS; r++) {
     if (TOGETHER) await Promise.all(variants.map((v) => measure(r, v)));
@@ -119,8 +141,10 @@ try {
     // starved of CPU (3x its usual cost, seen at load 11-15) moves a mean: the median is printed too.
     const ratios = xs.map((x, i) => x / first[i]!);
     const ratio = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
-    console.log(`${v.name}${v.rate ? `@${v.rate}/s` : ''}: median ${median(xs).toFixed(3)} ms CPU/request, ratio to ${variants[0]!.name} ${ratio.toFixed(3)}, median ratio ${median(ratios).toFixed(3)} (geometric mean and median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(' ')})`);
+    const dbs = perRequestDb.get(v)!;
+    console.log(`${v.name}${v.rate ? `@${v.rate}/s` : ''}: median ${median(xs).toFixed(3)} ms CPU/request${dbs.length > 0 ? ` (database ${median(dbs).toFixed(3)})` : ''}, ratio to ${variants[0]!.name} ${ratio.toFixed(3)}, median ratio ${median(ratios).toFixed(3)} (geometric mean and median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(' ')})`);
   }
 } finally {
   for (const v of byKey.values()) await v.server!.stop();
+  await admin.end();
 }
