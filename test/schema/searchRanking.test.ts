@@ -191,7 +191,7 @@ test('a search of one word marks in its snippets exactly the words ts_headline m
       const marked = snippet.replace(/&amp;|&lt;|&gt;|&quot;|&#39;|<\/?mark>/g, (e) => UNESCAPE[e]!);
       const { rows: [h] } = await c.query<{ h: string }>(
         "SELECT ts_headline('english', $1, websearch_to_tsquery('english', $2), 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)) AS h",
-        [marked.replace(/[\u0001\u0002]/g, ''), q],
+        [marked.replaceAll('\u0001', '').replaceAll('\u0002', ''), q],
       );
       assert.equal(marked, h!.h, q);
     }

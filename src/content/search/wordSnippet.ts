@@ -74,7 +74,7 @@ export function wordSnippet(body: string, lexeme: string): string {
     text = windowOf(body, Math.max(0, at - BEFORE));
   }
   // U+0001 and U+0002 are taken out, as ts_headline's path takes them out (its marks): no snippet holds them.
-  text = text.replace(/[\u0001\u0002]/g, '');
+  text = text.replaceAll('\u0001', '').replaceAll('\u0002', '');
   let html = '';
   let done = 0;
   for (const m of text.matchAll(candidates)) {
