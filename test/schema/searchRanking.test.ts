@@ -8,7 +8,7 @@ import pg from 'pg';
 import { Cluster } from '../../src/db/cluster.ts';
 import { seed } from '../../src/ops/seed/seed.ts';
 import { TOPICS, WORDS, tailVocabulary } from '../../src/ops/seed/words.ts';
-import { searchArticles, searchRanked } from '../../src/content/search/queries.ts';
+import { BODY_SLICE, searchArticles, searchRanked, searchRankedWord } from '../../src/content/search/queries.ts';
 import { search } from '../../src/content/search/repository.ts';
 import { testDatabase } from '../harness/testDatabase.ts';
 
@@ -42,6 +42,8 @@ const edge: [string, string, string][] = [
   ['Misleading text', `numbatology ${'synchronisation '.repeat(40)}numbat ${'synchronisation '.repeat(10)}`, 'published'],
   ['Numbat in the title', `opening words here ${'synchronisation '.repeat(40)}`, 'published'],
   ['Short', 'a numbat <b>bold</b> & more', 'published'],
+  // A long body whose only match is 32,000 characters in: the database sends a slice around it.
+  ['Far numbat', `${'synchronisation '.repeat(2000)}numbat ${'synchronisation '.repeat(10)}`, 'published'],
   // Forms of the word the parser splits or keeps whole: capitals, plural, possessive, hyphen, underscore,
   // digits, a host, an email, an accent; and 'numbatology', another word.
   ['Numbat forms', "Numbats and a numbat met numbatology fans; the NUMBAT's numbat-like numbats, numbat_x x_numbat numbat2 x.numbat.com numbat@x.org numbat\u00e9 pre-numbat (numbat) numbat/numbat numbat...", 'published'],
@@ -173,6 +175,11 @@ test('snippets come from a window of the body around the match, or the whole bod
   // The title alone matches: the body's beginning, nothing marked.
   const title = await bySlugTitle('Numbat in the title');
   assert.ok(title.startsWith('opening words here') && !title.includes('<mark>'), title);
+  const far = await bySlugTitle('Far numbat');
+  assert.match(far, /^synchronisation .*<mark>numbat<\/mark> synchronisation/);
+  assert.ok(visible(far).length <= 240, far);
+  const { rows: slices } = await c.query<{ body: string }>(searchRankedWord.text, ['numbat', 30, 0, null, null]);
+  assert.ok(slices.length > 5 && slices.every((r) => r.body.length <= BODY_SLICE + 1), 'the database sends a slice of each body');
   // A short body is shown whole, escaped, the match marked.
   assert.equal(await bySlugTitle('Short'), 'a <mark>numbat</mark> &lt;b&gt;bold&lt;/b&gt; &amp; more');
   // A query of more than one word: ts_headline's fragments of the window (it leaves out tags).

@@ -62,14 +62,15 @@ const fullText = (name: string, filter: string): NamedQuery => sql(
    )${SNIPPETS}`,
 );
 
-/** SQL: the product's page of hits with `columns` (of a: the article, t: id, rank and q the query):
+/** SQL: the product's page of hits with `columns` (of a: the article, t: id, rank and q the query,
+ *  and what `join` adds):
  *  pgpress_search_top (migrations 0107-0161; a query of one lexeme reads
  *  pgpress_article_search_terms) picks the top offset + limit exactly as ranking every match would,
  *  mostly without ranking them; $4 a metadata containment (JSON text) or null, $5 a language or null. */
-const rankedPage = (columns: string): string => `SELECT ${columns}
+const rankedPage = (columns: string, join = ''): string => `SELECT ${columns}
      FROM (SELECT s.id, s.rank, q
            FROM websearch_to_tsquery('english', $1) AS q, pgpress_search_top(q, $2::int + $3::int, $4::jsonb, $5::text) AS s) t
-     JOIN articles_published a ON a.id = t.id
+     JOIN articles_published a ON a.id = t.id ${join}
      ORDER BY t.rank DESC, t.id DESC
      LIMIT $2 OFFSET $3`;
 
@@ -81,10 +82,26 @@ export const searchRanked = sql(
    )${SNIPPETS}`,
 );
 
+/** Characters of a body search.ranked.word sends at most: a body of more bytes is sliced from BEFORE
+ *  ahead of the first place where the lexeme, less a final 'i' or 'e' ('query' stems to 'queri',
+ *  'hoping' to 'hope'), appears as written (else in the lower-cased body; else from its beginning).
+ *  A long article's body stays in the database; the repository finds the first match in the slice. */
+export const BODY_SLICE = 2000;
+
 /** The same page for a search of one word (letters only: one lexeme, or none for a stop word), each
- *  hit with its body and the query's lexeme (quoted, as tsquery prints it), for the repository to
- *  make the snippets (wordSnippet.ts). */
-export const searchRankedWord = sql('search.ranked.word', rankedPage('a.id, a.title, a.slug, a.published_at, t.rank, a.body, t.q::text AS lexeme'));
+ *  hit with the query's lexeme (quoted, as tsquery prints it), its body or a slice of it (BODY_SLICE
+ *  + 1 characters: one more tells that the body goes on) and whether the slice starts inside the
+ *  body, for the repository to make the snippets (wordSnippet.ts). */
+export const searchRankedWord = sql(
+  'search.ranked.word',
+  rankedPage(
+    `a.id, a.title, a.slug, a.published_at, t.rank, t.q::text AS lexeme, coalesce(s.start > 1, false) AS cut,
+     CASE WHEN s.start IS NULL THEN a.body ELSE substr(a.body, s.start, ${BODY_SLICE + 1}) END AS body`,
+    `CROSS JOIN LATERAL (SELECT CASE WHEN octet_length(a.body) > ${BODY_SLICE}
+                                    THEN greatest(1, coalesce(nullif(strpos(a.body, x.p), 0), strpos(lower(a.body), x.p)) - ${BEFORE}) END AS start
+                        FROM (SELECT regexp_replace(btrim(t.q::text, ''''), '[ie]$', '') AS p) x) s`,
+  ),
+);
 
 // The full ranking: every match ranked, then the page. The baseline the ranked search must equal
 // (test/schema/searchRanking.test.ts, `npm run bench -- search`) and the schema scenario's statement.

@@ -4,7 +4,7 @@ import { PgpressError } from '../../errors/index.ts';
 import { TIMESTAMPTZ_AS_TEXT, isoTimestamp } from '../../db/timestampText.ts';
 import { toId } from '../ids.ts';
 import { resolveFilter, type ContentFilter } from '../feed/filter.ts';
-import { searchRanked, searchRankedWord, similarTitles } from './queries.ts';
+import { BODY_SLICE, searchRanked, searchRankedWord, similarTitles } from './queries.ts';
 import { wordSnippet } from './wordSnippet.ts';
 
 /** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
@@ -70,9 +70,9 @@ export async function search(db: Queryable, text: string, limit = 10, offset = 0
   type Row = { id: string; title: string; slug: string; published_at: string | Date | null; rank: number };
   const hit = (r: Row, snippet: string): SearchHit => ({ id: toId(r.id), title: r.title, slug: r.slug, publishedAt: publishedAt(r.published_at), rank: r.rank, snippet });
   if (ONE_WORD.test(text)) {
-    const { rows } = await db.query<Row & { body: string; lexeme: string }>(searchRankedWordQuery, params, READ);
+    const { rows } = await db.query<Row & { body: string; lexeme: string; cut: boolean }>(searchRankedWordQuery, params, READ);
     // The lexeme as tsquery prints it, 'queri': letters only for a word of letters.
-    return rows.map((r) => hit(r, wordSnippet(r.body, /^'([a-z]+)'$/.exec(r.lexeme)?.[1] ?? '')));
+    return rows.map((r) => hit(r, wordSnippet(r.body, /^'([a-z]+)'$/.exec(r.lexeme)?.[1] ?? '', r.cut, BODY_SLICE)));
   }
   const { rows } = await db.query<Row & { snippet: string }>(searchRankedQuery, params, READ);
   return rows.map((r) => hit(r, snippetHtml(r.snippet)));

@@ -57,39 +57,35 @@ const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML_ESCA
 
 /** Safe HTML: WINDOW characters of the body from BEFORE ahead of its first match (from its
  *  beginning when it has none), less a partial first and last word and U+0001 and U+0002, escaped,
- *  every match in <mark>.
- *  A body of WINDOW characters or fewer is shown whole. */
-export function wordSnippet(body: string, lexeme: string): string {
-  if (!/^[a-z]+$/.test(lexeme)) return escapeHtml(body.length > WINDOW ? windowOf(body, 0) : body);
-  const candidates = wordsStartingWith(lexeme[0]!);
-  let text = body;
-  if (body.length > WINDOW) {
+ *  every match in <mark>. A body of WINDOW characters or fewer is shown whole. `body` may be a slice
+ *  of the article's (search.ranked.word): `cut` when it starts inside it, and it goes on past the
+ *  slice when the slice is longer than `slice` characters. */
+export function wordSnippet(body: string, lexeme: string, cut = false, slice = Infinity): string {
+  const words = /^[a-z]+$/.test(lexeme) ? wordsStartingWith(lexeme[0]!) : undefined;
+  const more = body.length > slice;
+  let text = more ? body.slice(0, slice) : body;
+  if (cut || more || text.length > WINDOW) {
     let at = 0;
-    for (const m of body.matchAll(candidates)) {
+    for (const m of words ? text.matchAll(words) : []) {
       if (matches(m[0], lexeme)) {
         at = m.index!;
         break;
       }
     }
-    text = windowOf(body, Math.max(0, at - BEFORE));
+    const from = Math.max(0, at - BEFORE);
+    const w = text.slice(from, from + WINDOW);
+    const start = from > 0 || cut ? w.indexOf(' ') + 1 : 0;
+    const last = more || from + WINDOW < text.length ? w.lastIndexOf(' ') : -1;
+    text = w.slice(start, last >= start ? last : w.length);
   }
   // U+0001 and U+0002 are taken out, as ts_headline's path takes them out (its marks): no snippet holds them.
   text = text.replaceAll('\u0001', '').replaceAll('\u0002', '');
   let html = '';
   let done = 0;
-  for (const m of text.matchAll(candidates)) {
+  for (const m of words ? text.matchAll(words) : []) {
     if (!matches(m[0], lexeme)) continue;
     html += `${escapeHtml(text.slice(done, m.index))}<mark>${escapeHtml(m[0])}</mark>`;
     done = m.index! + m[0].length;
   }
   return html + escapeHtml(text.slice(done));
-}
-
-/** WINDOW characters of body from `from`, less a partial first word (unless from is 0) and last word
- *  (unless the body ends there). */
-function windowOf(body: string, from: number): string {
-  const w = body.slice(from, from + WINDOW);
-  const start = from > 0 ? w.indexOf(' ') + 1 : 0;
-  const last = from + WINDOW < body.length ? w.lastIndexOf(' ') : -1;
-  return w.slice(start, last >= start ? last : w.length);
 }
