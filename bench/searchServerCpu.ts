@@ -23,7 +23,7 @@ import pg from 'pg';
 import { startServerProcess, type ServerProcess } from '../src/bench/httpLoad.ts';
 import { COMMON_TERMS } from '../src/bench/scenarios/search.ts';
 import { median } from '../src/bench/measure.ts';
-import { processCpuMs } from '../src/bench/cpuMeter.ts';
+import { clientBackendPids, cpuBetween, cpuByPid, processCpuMs } from '../src/bench/cpuMeter.ts';
 
 const REQUESTS = Number(process.env.SEARCH_SERVER_REQUESTS ?? 2500);
 const ROUNDS = Number(process.env.SEARCH_SERVER_ROUNDS ?? 8);
@@ -78,16 +78,7 @@ async function send(v: Variant, amount: number): Promise<{ p95: number; rps: num
 
 const admin = new pg.Client({ connectionString: url });
 await admin.connect();
-/** CPU used so far by each client backend of the database, by pid (ms). */
-async function backendsCpu(): Promise<Map<number, number>> {
-  const { rows } = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()");
-  const byPid = new Map<number, number>();
-  for (const { pid } of rows) {
-    const ms = processCpuMs(pid);
-    if (ms !== undefined) byPid.set(pid, ms);
-  }
-  return byPid;
-}
+const backendsCpu = async (): Promise<Map<number, number>> => cpuByPid(await clientBackendPids(admin));
 
 const variants = process.argv.slice(2).map(parseVariant);
 if (variants.length === 0) throw new Error('Name at least one variant: name=entry (see the comment at the top).');
@@ -118,8 +109,7 @@ try {
     const res = await send(v, REQUESTS);
     const c1 = cpuOf(v.pid!);
     const b1 = TOGETHER ? undefined : await backendsCpu();
-    // Backends alive at both reads (one that ended in between is left out).
-    const db = b0 && b1 ? [...b1].reduce((sum, [pid, ms]) => sum + (b0.has(pid) ? ms - b0.get(pid)! : 0), 0) / REQUESTS : NaN;
+    const db = b0 && b1 ? (cpuBetween(b0, b1) ?? NaN) / REQUESTS : NaN;
     if (!Number.isNaN(db)) perRequestDb.get(v)!.push(db);
     const run = (c1.run - c0.run) / REQUESTS;
     const user = (c1.user - c0.user) / REQUESTS;

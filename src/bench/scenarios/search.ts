@@ -17,7 +17,7 @@ import { tailVocabulary } from '../../ops/seed/words.ts';
 import { searchArticles } from '../../content/search/queries.ts';
 import { search } from '../../content/search/repository.ts';
 import { benchDatabase } from '../benchDatabase.ts';
-import { processCpuMs } from '../cpuMeter.ts';
+import { clientBackendPids, cpuBetween, cpuByPid } from '../cpuMeter.ts';
 import { shippedServer, startServerProcess } from '../httpLoad.ts';
 import { summarise } from '../openLoop.ts';
 import { median, roundOrder } from '../measure.ts';
@@ -38,30 +38,6 @@ export const MULTI_TERMS = ['checkpoint fsync', 'query planner', 'deadlocks or s
 
 type Row = { id: number; rank: number };
 const p95 = (xs: number[]): number => summarise(xs).p95;
-
-/** CPU used by each readable backend now, in ms, by pid (none readable: a database on another machine). */
-function backendsCpuMs(pids: number[]): Map<number, number> {
-  const byPid = new Map<number, number>();
-  for (const pid of pids) {
-    const ms = processCpuMs(pid);
-    if (ms !== undefined) byPid.set(pid, ms);
-  }
-  return byPid;
-}
-
-/** CPU the backends read both times used in between, in ms (a backend that ended in between is left
- *  out); null when none was readable. */
-function backendsCpuDelta(before: Map<number, number>, after: Map<number, number>): number | null {
-  let sum = 0;
-  let read = 0;
-  for (const [pid, ms] of after) {
-    const was = before.get(pid);
-    if (was === undefined) continue;
-    sum += ms - was;
-    read++;
-  }
-  return read === 0 ? null : sum;
-}
 
 async function runSearch(ctx: ScenarioContext): Promise<ScenarioResult> {
   const db = GIVEN_URL ? { url: GIVEN_URL, drop: async () => undefined } : await benchDatabase();
@@ -160,10 +136,10 @@ async function runSearch(ctx: ScenarioContext): Promise<ScenarioResult> {
         return { latencies, failed, errors: result.errors };
       };
       await run(Math.min(2, Math.max(1, Math.round(HTTP_SECONDS / 5))));
-      const pids = (await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()")).rows.map((r) => r.pid);
-      const [db0, server0, gen0] = [backendsCpuMs(pids), server.cpuMs(), process.cpuUsage()];
+      const pids = await clientBackendPids(c);
+      const [db0, server0, gen0] = [cpuByPid(pids), server.cpuMs(), process.cpuUsage()];
       const { latencies, failed, errors: socketErrors } = await run(HTTP_SECONDS);
-      const [db1, server1, gen1] = [backendsCpuMs(pids), server.cpuMs(), process.cpuUsage(gen0)];
+      const [db1, server1, gen1] = [cpuByPid(pids), server.cpuMs(), process.cpuUsage(gen0)];
       const s = summarise(latencies);
       const errors = [...failed.values()].reduce((a, b) => a + b, 0) + socketErrors;
       const byStatus = [...failed].map(([code, n]) => `${n} × ${code}`).join(', ');
@@ -175,7 +151,7 @@ async function runSearch(ctx: ScenarioContext): Promise<ScenarioResult> {
       figures.http_rps = Math.round(latencies.length / HTTP_SECONDS);
       figures.errors = errors;
       // CPU per request: the database's backends (the server's pool), the server, the load generator.
-      const dbCpu = backendsCpuDelta(db0, db1);
+      const dbCpu = cpuBetween(db0, db1);
       if (dbCpu !== null) figures.http_cpu_ms_db = perRequest(dbCpu);
       figures.http_cpu_ms_server = perRequest(server1 - server0);
       figures.http_cpu_ms_loadgen = perRequest((gen1.user + gen1.system) / 1000);

@@ -19,8 +19,9 @@ import { sql, type NamedQuery } from '../../db/sql.ts';
 // the control characters U+0001 and U+0002 (removed from the text first) and the repository escapes
 // the snippet before turning them into <mark> tags: a snippet is safe HTML. docs/schema.md, "Snippets".
 const HEADLINE = `'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxFragments=2, MaxWords=20, MinWords=8'`;
-const WINDOW = 240;
-const BEFORE = 80;
+/** Characters of body a snippet shows, from BEFORE ahead of the first match (here and in wordSnippet.ts). */
+export const WINDOW = 240;
+export const BEFORE = 80;
 
 /** SQL: a window's text from `raw`, the WINDOW + 1 characters of the body from `from` (the extra one
  *  tells whether the body goes on), less a partial first and last word (cut at a space found by

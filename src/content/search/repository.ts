@@ -5,7 +5,7 @@ import { TIMESTAMPTZ_AS_TEXT, isoTimestamp } from '../../db/timestampText.ts';
 import { toId } from '../ids.ts';
 import { resolveFilter, type ContentFilter } from '../feed/filter.ts';
 import { BODY_SLICE, searchRanked, searchRankedWord, similarTitles } from './queries.ts';
-import { wordSnippet } from './wordSnippet.ts';
+import { escapeHtml, wordSnippet } from './wordSnippet.ts';
 
 /** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
 const READ = { read: true } as const;
@@ -33,14 +33,9 @@ function checkInput(text: string, limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new PgpressError('PGP_VALIDATION', 'limit must be between 1 and 100.', { details: { field: 'limit' } });
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const HTML_SPECIAL = /[&<>"']/;
-
 /** ts_headline's output (matches between U+0001 and U+0002) as safe HTML with <mark> tags. */
 export function snippetHtml(raw: string): string {
-  // Most snippets have nothing to escape: a test that allocates nothing spares the replace.
-  const escaped = HTML_SPECIAL.test(raw) ? raw.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!) : raw;
-  return escaped.replaceAll('\u0001', '<mark>').replaceAll('\u0002', '</mark>');
+  return escapeHtml(raw).replaceAll('\u0001', '<mark>').replaceAll('\u0002', '</mark>');
 }
 
 /** search.ranked and search.ranked.word with published_at as text: each hit's ISO string is made from it without a Date. */

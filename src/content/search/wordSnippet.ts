@@ -8,6 +8,7 @@
 // of a host, an email or a path (x.word.com, word@x.org, a/word). docs/schema.md, "Snippets";
 // test/schema/searchRanking.test.ts checks the marks against ts_headline's on the same text.
 import { createRequire } from 'node:module';
+import { BEFORE, WINDOW } from './queries.ts';
 
 interface Stemmer { stem(word: string): string }
 const english: Stemmer = (createRequire(import.meta.url)('snowball-stemmers') as { newStemmer(lang: string): Stemmer }).newStemmer('english');
@@ -20,9 +21,6 @@ const STOP_WORDS = new Set(('i me my myself we our ours ourselves you your yours
   'there when where why how all any both each few more most other some such no nor not only own same so than too very s t can ' +
   'will just don should now').split(' '));
 
-/** Characters of body a snippet shows, from BEFORE ahead of the first match. */
-export const WINDOW = 240;
-const BEFORE = 80;
 
 // The words of a text that begin with one letter (either case): a lexeme keeps its word's first
 // letter, so only those words can be a match. One expression per letter, made when first needed.
@@ -53,7 +51,10 @@ function matches(word: string, lexeme: string): boolean {
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+const HTML_SPECIAL = /[&<>"']/;
+
+/** Text as HTML: & < > " ' escaped. Most text has none: a test that allocates nothing spares the replace. */
+export const escapeHtml = (s: string): string => (HTML_SPECIAL.test(s) ? s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!) : s);
 
 /** Safe HTML: WINDOW characters of the body from BEFORE ahead of its first match (from its
  *  beginning when it has none), less a partial first and last word and U+0001 and U+0002, escaped,
