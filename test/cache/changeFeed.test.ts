@@ -139,8 +139,10 @@ test('a transaction that took a lower log id but commits after a later one is st
     await c.until(`article:${later}`, BOUND_MS * 5);
     await slow.query('BEGIN');
     await slow.query(`UPDATE articles SET title = 'slow' WHERE id = $1`, [early]);
-    await psql.query(`UPDATE articles SET title = 'fast' WHERE id = $1`, [later]);
+    // Cleared before the write, not after it: the NOTIFY and the feed's read can beat psql's own
+    // reply to this process (seen under load), and a clear after the await erased that delivery.
     c.seen.clear();
+    await psql.query(`UPDATE articles SET title = 'fast' WHERE id = $1`, [later]);
     await c.until(`article:${later}`, BOUND_MS);
     assert.equal(c.seen.has(`article:${early}`), false, 'an uncommitted change cannot have been delivered');
     const t0 = Date.now();
