@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { sql } from '../../src/db/sql.ts';
 import { AdmissionControl, type AdmissionRefusal } from '../../src/http/admission.ts';
 import { httpMetrics } from '../../src/observability/metrics.ts';
-import { withLoopDelay } from '../harness/loopDelay.ts';
+import { loopStalls } from '../harness/loopDelay.ts';
 import { testApp, type TestApp } from '../harness/testApp.ts';
 
 const sleep = sql('test.admissionSleep', 'SELECT pg_sleep($1)');
@@ -22,8 +22,13 @@ const CLIENT_TIMEOUT_MS = 8_000;
 interface Answer {
   status: number | 'timeout' | 'failed';
   ms: number;
+  /** When it was sent and answered (performance.now()). */
+  sentAt: number;
+  doneAt: number;
   code?: string;
   retryAfter?: string;
+  /** /test/slow's 200: when the server saw the request, its handler started and its statement ended (performance.now()). */
+  server?: { arrivedAt: number; admittedAt: number; finishedAt: number };
 }
 
 function get(url: string): Promise<Answer> {
@@ -34,31 +39,55 @@ function get(url: string): Promise<Answer> {
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => {
-        const ms = performance.now() - t0;
-        const code = res.statusCode === 200 ? undefined : (JSON.parse(body) as { code?: string }).code;
-        resolve({ status: res.statusCode!, ms, ...(code ? { code } : {}), ...(res.headers['retry-after'] ? { retryAfter: res.headers['retry-after'] } : {}) });
+        const doneAt = performance.now();
+        // Every refusal is JSON; a 200 is only when it is /test/slow's (or a probe's) object.
+        const parsed = (res.statusCode === 200 && !body.startsWith('{') ? {} : JSON.parse(body)) as { code?: string; arrivedAt?: number; admittedAt?: number; finishedAt?: number };
+        const code = res.statusCode === 200 ? undefined : parsed.code;
+        const { arrivedAt, admittedAt, finishedAt } = parsed;
+        const server = arrivedAt !== undefined && admittedAt !== undefined && finishedAt !== undefined ? { arrivedAt, admittedAt, finishedAt } : undefined;
+        resolve({
+          status: res.statusCode!, ms: doneAt - t0, sentAt: t0, doneAt, ...(code ? { code } : {}),
+          ...(res.headers['retry-after'] ? { retryAfter: res.headers['retry-after'] } : {}), ...(server ? { server } : {}),
+        });
       });
     });
+    const failed = (status: 'timeout' | 'failed'): void => {
+      const doneAt = performance.now();
+      resolve({ status, ms: doneAt - t0, sentAt: t0, doneAt });
+    };
     req.on('timeout', () => {
       req.destroy();
-      resolve({ status: 'timeout', ms: performance.now() - t0 });
+      failed('timeout');
     });
-    req.on('error', () => resolve({ status: 'failed', ms: performance.now() - t0 }));
+    req.on('error', () => failed('failed'));
   });
 }
 
-test('past its capacity the API sheds with 503 + Retry-After, admitted latency stays within queue timeout + 3 × service, and all is admitted again after', async (t) => {
+test('past its capacity the API sheds with 503 + Retry-After, an admitted request waits at most the queue timeout and takes at most queue timeout + 3 × service beyond the event loop\'s stalls, and all is admitted again after', async (t) => {
   const { app, store } = await testApp({ admission: ADMISSION });
+  // When each request reached the server: its wait for a slot is measured from there to its handler.
+  const arrived = new WeakMap<http.IncomingMessage, number>();
+  app.server.prependListener('request', (req: http.IncomingMessage) => arrived.set(req, performance.now()));
+  let running = 0;
+  let mostRunning = 0;
   app.get('/test/slow', async (req) => {
-    await store.cluster.query(sleep, [SERVICE_MS / 1000], { deadlineMs: req.deadline - Date.now() });
-    return { ok: true };
+    const admittedAt = performance.now();
+    mostRunning = Math.max(mostRunning, ++running);
+    try {
+      await store.cluster.query(sleep, [SERVICE_MS / 1000], { deadlineMs: req.deadline - Date.now() });
+    } finally {
+      running--;
+    }
+    return { ok: true, arrivedAt: arrived.get(req.raw), admittedAt, finishedAt: performance.now() };
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/test/slow`;
 
   // Open loop: each request sent at its time whatever the server does.
-  const { value: answers, maxDelayMs } = await withLoopDelay(async () => {
+  const stalls = loopStalls();
+  let answers: Answer[];
+  try {
     const sent: Promise<Answer>[] = [];
     const t0 = performance.now();
     for (let i = 0; i < RATE * SECONDS; i++) {
@@ -67,25 +96,46 @@ test('past its capacity the API sheds with 503 + Retry-After, admitted latency s
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       sent.push(get(url));
     }
-    return Promise.all(sent);
-  });
+    answers = await Promise.all(sent);
+  } finally {
+    stalls.stop();
+  }
   const ok = answers.filter((a) => a.status === 200);
   const shed = answers.filter((a) => a.status === 503);
-  const slowest = Math.max(...ok.map((a) => a.ms));
-  // A timer of this process (the load's schedule, the server's queue sweep) fires late by the loop's delay.
-  // Three service times: the statement itself, and the connection, parsing and scheduling around it on a loaded machine.
-  const bound = ADMISSION.queueTimeoutMs + 3 * SERVICE_MS + maxDelayMs;
-  t.diagnostic(`${answers.length} sent: ${ok.length} admitted (slowest ${Math.round(slowest)} ms, bound ${Math.round(bound)} ms), ${shed.length} shed; loop delay max ${Math.round(maxDelayMs)} ms`);
+  // On a loaded machine this process (client and server both) is descheduled or busy for part of
+  // each request's life; that time is measured (the loop's stalls during the request) and allowed.
+  // Three service times: the statement itself, and the connection and the database's own scheduling.
+  const limit = (a: Answer): number => ADMISSION.queueTimeoutMs + 3 * SERVICE_MS + stalls.stalledMs(a.sentAt, a.doneAt);
+  const waitLimit = (s: { arrivedAt: number; admittedAt: number }): number => ADMISSION.queueTimeoutMs + stalls.stalledMs(s.arrivedAt, s.admittedAt);
+  const slowest = ok.reduce((w, a) => (a.ms - limit(a) > w.ms - limit(w) ? a : w));
+  const longestWait = ok.map((a) => a.server!).reduce((w, s) => (s.admittedAt - s.arrivedAt - waitLimit(s) > w.admittedAt - w.arrivedAt - waitLimit(w) ? s : w));
+  const first = answers[0]!.sentAt;
+  const last = Math.max(...answers.map((a) => a.doneAt));
+  // The share of the slots' time spent running statements while the overload was sent (3x what they can serve).
+  const sentUntil = answers[answers.length - 1]!.sentAt;
+  const busy = ok.reduce((sum, a) => sum + Math.max(0, Math.min(a.server!.finishedAt, sentUntil) - Math.max(a.server!.admittedAt, first)), 0);
+  const used = busy / (ADMISSION.maxInFlight * (sentUntil - first));
+  t.diagnostic(`${answers.length} sent: ${ok.length} admitted, ${shed.length} shed, slots busy ${Math.round(used * 100)} % of the time; loop stalled ${Math.round(stalls.stalledMs(first, last))} of ${Math.round(last - first)} ms, delay max ${Math.round(stalls.maxDelayMs())} ms; ` +
+    `closest to its bound: took ${Math.round(slowest.ms)} ms (bound ${Math.round(limit(slowest))}: stalled ${Math.round(stalls.stalledMs(slowest.sentAt, slowest.doneAt))} ms), ` +
+    `waited ${Math.round(longestWait.admittedAt - longestWait.arrivedAt)} ms (bound ${Math.round(waitLimit(longestWait))}); slowest ${Math.round(Math.max(...ok.map((a) => a.ms)))} ms; at most ${mostRunning} statements at once`);
 
   assert.deepEqual(answers.filter((a) => a.status !== 200 && a.status !== 503), [], 'every request is answered 200 or 503: no timeout, no other error');
   assert.ok(shed.length > 0, 'three times the capacity: some requests are shed');
-  // Capacity 4 connections ÷ 200 ms = 40 in 2 s; refusing is no excuse for leaving it idle.
-  assert.ok(ok.length >= (ADMISSION.maxInFlight * SECONDS * 1000) / SERVICE_MS / 2, `at least half the capacity is used: ${ok.length} admitted`);
+  // Refusing is no excuse for leaving the capacity idle. Judged by the slots' busy time, not by a
+  // count (40 in 2 s on a quiet machine): a starved machine runs each statement longer, not less often.
+  assert.ok(used >= 0.5, `at least half the capacity is used: the slots ran statements ${Math.round(used * 100)} % of the time (${ok.length} admitted)`);
   for (const s of shed) {
     assert.equal(s.code, 'PGP_OVERLOADED');
     assert.ok(Number(s.retryAfter) >= 1, `a 503 says when to retry: ${JSON.stringify(s)}`);
   }
-  assert.ok(slowest <= bound, `the slowest admitted request took ${Math.round(slowest)} ms: more than the queue timeout ${ADMISSION.queueTimeoutMs} ms + 3 × the service time ${SERVICE_MS} ms + loop delay ${Math.round(maxDelayMs)} ms`);
+  // What admission control promises: an admitted request waited at most the queue timeout (the
+  // loop's stalls aside) and ran beside at most maxInFlight - 1 others.
+  const waited = longestWait.admittedAt - longestWait.arrivedAt;
+  assert.ok(waited <= waitLimit(longestWait), `an admitted request waited ${Math.round(waited)} ms for its slot: more than the queue timeout ${ADMISSION.queueTimeoutMs} ms + the loop's stalls meanwhile ${Math.round(waitLimit(longestWait) - ADMISSION.queueTimeoutMs)} ms`);
+  assert.ok(mostRunning <= ADMISSION.maxInFlight, `${mostRunning} statements ran at once: more than the ${ADMISSION.maxInFlight} slots`);
+  // And so what it admits stays fast end to end: a request that queued behind the backlog would have
+  // waited idle, which is no stall, and seconds (80 requests beyond capacity at 20 a second).
+  assert.ok(slowest.ms <= limit(slowest), `an admitted request took ${Math.round(slowest.ms)} ms: more than the queue timeout ${ADMISSION.queueTimeoutMs} ms + 3 × the service time ${SERVICE_MS} ms + the loop's stalls meanwhile ${Math.round(limit(slowest) - ADMISSION.queueTimeoutMs - 3 * SERVICE_MS)} ms`);
 
   // The overload stopped: every request is admitted again, and every slot came back.
   await new Promise((r) => setTimeout(r, 2 * ADMISSION.queueTimeoutMs));
@@ -261,5 +311,9 @@ test('a queued request answered by another path (the request budget\'s 504) give
   assert.deepEqual(answers.map((a) => [a.status, a.code]), [[504, 'PGP_DEADLINE_EXCEEDED'], [504, 'PGP_DEADLINE_EXCEEDED']]);
   await new Promise((r) => setTimeout(r, 700)); // the first handler returned; the queue moved on
   assert.deepEqual(await admissionGauges(), before, 'no slot held, no request waiting');
-  assert.equal((await get(`${base}/v1/articles/1`)).status, 404, 'admitted again');
+  // A read admitted at once can still overrun this app's 100 ms budget on a loaded machine (seen: 504);
+  // a slot left held would make every try wait in the queue until its budget ran out.
+  const tries: Answer[] = [];
+  while (tries.length < 5 && tries.at(-1)?.status !== 404) tries.push(await get(`${base}/v1/articles/1`));
+  assert.equal(tries.at(-1)!.status, 404, `admitted again: ${tries.map((a) => `${a.status} in ${Math.round(a.ms)} ms`).join(', ')}`);
 });
