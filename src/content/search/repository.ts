@@ -4,7 +4,7 @@ import { PgpressError } from '../../errors/index.ts';
 import { TIMESTAMPTZ_AS_TEXT, isoTimestamp } from '../../db/timestampText.ts';
 import { toId } from '../ids.ts';
 import { resolveFilter, type ContentFilter } from '../feed/filter.ts';
-import { BODY_SLICE, searchRanked, searchRankedWord, similarTitles } from './queries.ts';
+import { searchRanked, searchRankedWord, similarTitles } from './queries.ts';
 import { escapeHtml, wordSnippet } from './wordSnippet.ts';
 
 /** Idempotent reads: retried on connection loss, served by a replica when one is fresh enough. */
@@ -67,7 +67,7 @@ export async function search(db: Queryable, text: string, limit = 10, offset = 0
   if (ONE_WORD.test(text)) {
     const { rows } = await db.query<Row & { body: string; lexeme: string; cut: boolean }>(searchRankedWordQuery, params, READ);
     // The lexeme as tsquery prints it, 'queri': letters only for a word of letters.
-    return rows.map((r) => hit(r, wordSnippet(r.body, /^'([a-z]+)'$/.exec(r.lexeme)?.[1] ?? '', r.cut, BODY_SLICE)));
+    return rows.map((r) => hit(r, wordSnippet(r.body, /^'([a-z]+)'$/.exec(r.lexeme)?.[1] ?? '', r.cut)));
   }
   const { rows } = await db.query<Row & { snippet: string }>(searchRankedQuery, params, READ);
   return rows.map((r) => hit(r, snippetHtml(r.snippet)));

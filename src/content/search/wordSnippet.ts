@@ -8,7 +8,7 @@
 // of a host, an email or a path (x.word.com, word@x.org, a/word). docs/schema.md, "Snippets";
 // test/schema/searchRanking.test.ts checks the marks against ts_headline's on the same text.
 import { createRequire } from 'node:module';
-import { BEFORE, WINDOW } from './queries.ts';
+import { BEFORE, BODY_SLICE, WINDOW } from './queries.ts';
 
 interface Stemmer { stem(word: string): string }
 const english: Stemmer = (createRequire(import.meta.url)('snowball-stemmers') as { newStemmer(lang: string): Stemmer }).newStemmer('english');
@@ -58,13 +58,13 @@ export const escapeHtml = (s: string): string => (HTML_SPECIAL.test(s) ? s.repla
 
 /** Safe HTML: WINDOW characters of the body from BEFORE ahead of its first match (from its
  *  beginning when it has none), less a partial first and last word and U+0001 and U+0002, escaped,
- *  every match in <mark>. A body of WINDOW characters or fewer is shown whole. `body` may be a slice
- *  of the article's (search.ranked.word): `cut` when it starts inside it, and it goes on past the
- *  slice when the slice is longer than `slice` characters. */
-export function wordSnippet(body: string, lexeme: string, cut = false, slice = Infinity): string {
+ *  every match in <mark>. A body of WINDOW characters or fewer is shown whole. `body` is the
+ *  article's or a slice of it (search.ranked.word): `cut` when the slice starts inside the body, and
+ *  the body goes on past it when it is longer than BODY_SLICE characters. */
+export function wordSnippet(body: string, lexeme: string, cut: boolean): string {
   const words = /^[a-z]+$/.test(lexeme) ? wordsStartingWith(lexeme[0]!) : undefined;
-  const more = body.length > slice;
-  let text = more ? body.slice(0, slice) : body;
+  const more = body.length > BODY_SLICE;
+  let text = more ? body.slice(0, BODY_SLICE) : body;
   if (cut || more || text.length > WINDOW) {
     let at = 0;
     for (const m of words ? text.matchAll(words) : []) {
